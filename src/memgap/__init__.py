@@ -1,0 +1,32 @@
+"""memgap: did a LoRA adapter learn the behaviour, or memorize the augmentation families it saw?
+
+The data of an audit flows one way: data -> families -> split -> train -> evaluate -> stats ->
+probes -> verdict -> report. `memgap.pipeline.run_audit` is the recipe that wires the stages; the
+components (splitters, scorers, statistics, the gradient-norm callback) are importable on their own.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "GradNormCallback", "run_audit", "read_records", "paired_delta"]
+
+
+def __getattr__(name: str):
+    # Lazy so that `import memgap` does not pull in torch for users of the pure parts.
+    if name == "GradNormCallback":
+        from memgap.training.gradnorm import GradNormCallback
+
+        return GradNormCallback
+    if name == "run_audit":
+        from memgap.pipeline import run_audit
+
+        return run_audit
+    if name == "read_records":
+        from memgap.data.io import read_records
+
+        return read_records
+    if name == "paired_delta":
+        from memgap.stats import paired_delta
+
+        return paired_delta
+    raise AttributeError(f"module 'memgap' has no attribute {name!r}")

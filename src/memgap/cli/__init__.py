@@ -1,0 +1,49 @@
+"""The `memgap` command line: each verb parses its flags, calls one public function, prints.
+
+Verbs live one module each in this package; this file only assembles them and turns user errors
+into one line and exit status 2 (`--debug` shows the traceback instead).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from memgap.errors import user_errors
+
+# Each module defines `add_parser(subparsers)`, which registers its verb(s) with `func` set.
+VERB_MODULES = ("run", "train", "dataset", "score", "families", "report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="memgap",
+        description="Audit whether a LoRA adapter learned a behaviour or memorized its augmentation families.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    parser.add_argument("--version", action="version", version=f"memgap {_version()}")
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
+    for name in VERB_MODULES:
+        importlib.import_module(f"memgap.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from memgap import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    with user_errors(debug=debug):
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        status = args.func(args)
+    return int(status or 0)

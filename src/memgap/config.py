@@ -1,0 +1,269 @@
+"""The audit's settings: one dataclass tree, loaded from YAML and validated once at the start.
+
+Nothing deeper in the code reads raw dicts; every stage takes its own section. A bad key or value is
+reported with its dotted path (`training.learning_rate`) and the file it came from.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memgap.errors import MemgapError
+
+
+@dataclass
+class DataConfig:
+    path: str | None = None  # None: the bundled Tenacious data set
+    family_field: str = "family"
+    infer_families: bool = False  # infer near-duplicate families instead of reading family_field
+
+
+@dataclass
+class ModelConfig:
+    name: str | None = None  # None: the embedded SmolLM2-135M-Instruct GGUF; else a local folder or a hub id
+    trust_remote_code: bool = False
+    max_length: int = 768  # tokens per training or scoring example; longer rows are truncated (and counted)
+
+
+@dataclass
+class SplitConfig:
+    unseen_holdout_fraction: float = 0.3  # share of families held out whole
+    seen_holdout_per_family: int = 1  # members held out from each training family with >= 2 members
+    max_train_rows: int | None = None  # cap after splitting, sampled per family round-robin (time budget)
+    max_holdout_items: int | None = None  # cap per hold-out, at most one item per family first
+
+
+@dataclass
+class LoraConfig:
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.0
+    target_modules: list[str] | None = None  # None: every q/k/v/o/gate/up/down projection present
+
+
+@dataclass
+class TrainingConfig:
+    epochs: float = 2.0
+    learning_rate: float = 1e-3
+    batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    max_grad_norm: float = 1.0
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.0
+    max_steps: int = -1
+    gradnorm_every_steps: int = 1
+    save_steps: int = 10  # checkpoints, so an interrupted run resumes
+
+
+@dataclass
+class EvaluationConfig:
+    scorer: str = "auto"  # auto: the data's domain scorer (tenacious) or token-f1
+    max_new_tokens: int = 192
+    generation_batch_size: int = 16
+    nll_batch_size: int = 8
+    membership_train_rows: int = 48  # training rows scored for the membership probe
+
+
+@dataclass
+class StatsConfig:
+    n_resamples: int = 10_000
+    alpha: float = 0.05
+
+
+@dataclass
+class ProbesConfig:
+    verbatim_span_tokens: int = 8
+    examples_per_holdout: int = 3
+
+
+@dataclass
+class VerdictConfig:
+    primary_metric: str = "score"  # the metric the label is decided on: score or nll
+    alpha: float = 0.05
+    min_generalization_ratio: float = 0.5  # unseen lift / seen lift at or above: style carried over
+    max_copy_rate_excess: float = 0.10  # adapter minus base sibling-copy rate above: copying
+
+
+@dataclass
+class AuditConfig:
+    seed: int = 0
+    seeds: list[int] | None = None  # several seeds: repeat split, training and evaluation, pool
+    out: str = "memgap-audit"
+    quick: bool = False
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    stats: StatsConfig = field(default_factory=StatsConfig)
+    probes: ProbesConfig = field(default_factory=ProbesConfig)
+    verdict: VerdictConfig = field(default_factory=VerdictConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# Sizes for `--quick` and for the default run, chosen so that the audit on the embedded model fits
+# within 5 and 15 minutes on a 2-core CPU (measured figures are in the README).
+QUICK_OVERRIDES: dict[str, Any] = {
+    "split.max_train_rows": 48,
+    "split.max_holdout_items": 12,
+    "training.epochs": 1.0,
+    "evaluation.max_new_tokens": 160,
+    "evaluation.membership_train_rows": 16,
+    "stats.n_resamples": 2000,
+}
+DEFAULT_SIZE_OVERRIDES: dict[str, Any] = {
+    "split.max_train_rows": 120,
+    "split.max_holdout_items": 24,
+}
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> AuditConfig:
+    """Build the config from defaults, a YAML file, then dotted-key overrides (CLI flags), validating each."""
+    import yaml
+
+    config = AuditConfig()
+    source = "defaults"
+    raw: dict[str, Any] = {}
+    if path is not None:
+        source = str(path)
+        file = Path(path)
+        if not file.is_file():
+            raise MemgapError("no such config file", where=source)
+        try:
+            raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f"{source}:{mark.line + 1}" if mark else source
+            raise MemgapError(f"unparsable YAML ({getattr(error, 'problem', error)})", where=where) from None
+        if not isinstance(raw, dict):
+            raise MemgapError("expected a mapping of settings at the top level", where=source)
+    overrides = dict(overrides or {})
+    quick = overrides.get("quick", raw.get("quick", False))
+    flat = _flatten(raw)
+    size = QUICK_OVERRIDES if quick is True else DEFAULT_SIZE_OVERRIDES
+    for key, value in size.items():
+        if key not in flat and key not in overrides:
+            _assign(config, key, value, "preset")
+    for key, value in flat.items():
+        _assign(config, key, value, source)
+    for key, value in overrides.items():
+        if value is not None:
+            _assign(config, key, value, "command line")
+    _validate(config, source)
+    return config
+
+
+def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        dotted = f"{prefix}{key}"
+        section = _SECTIONS.get(dotted)
+        if section is not None and isinstance(value, dict):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _fields(cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+_SECTIONS: dict[str, type] = {
+    "data": DataConfig, "model": ModelConfig, "split": SplitConfig, "lora": LoraConfig,
+    "training": TrainingConfig, "evaluation": EvaluationConfig, "stats": StatsConfig,
+    "probes": ProbesConfig, "verdict": VerdictConfig,
+}
+
+
+def _assign(config: AuditConfig, dotted: str, value: Any, source: str) -> None:
+    parts = dotted.split(".")
+    target: Any = config
+    cls: Any = AuditConfig
+    for depth, part in enumerate(parts):
+        known = _fields(cls)
+        if part not in known:
+            close = difflib.get_close_matches(part, list(known), n=1)
+            hint = f" (did you mean '{'.'.join([*parts[:depth], close[0]])}'?)" if close else ""
+            raise MemgapError(f"unknown setting '{dotted}'{hint}", where=source)
+        if depth < len(parts) - 1:
+            if part not in _SECTIONS:
+                raise MemgapError(f"'{'.'.join(parts[:depth + 1])}' is a value, not a section", where=source)
+            target, cls = getattr(target, part), _SECTIONS[part]
+        else:
+            if part in _SECTIONS and depth == 0:
+                raise MemgapError(f"'{dotted}' is a section; give its settings as a mapping", where=source)
+            hints = typing.get_type_hints(cls)
+            setattr(target, part, _coerce(value, hints[part], dotted, source))
+
+
+def _coerce(value: Any, annotation: Any, dotted: str, source: str) -> Any:
+    options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union else (annotation,)
+    if value is None and type(None) in options:
+        return None
+    for option in options:
+        if option is type(None):
+            continue
+        origin = typing.get_origin(option)
+        if origin is list:
+            (item_type,) = typing.get_args(option)
+            items = value.split(",") if isinstance(value, str) else value
+            if isinstance(items, list):
+                try:
+                    return [item_type(item) if not isinstance(item, item_type) else item for item in items]
+                except (TypeError, ValueError):
+                    continue
+            continue
+        if option is bool:
+            if isinstance(value, bool):
+                return value
+            continue
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option is str and isinstance(value, str):
+            return value
+        if option in (int, float) and isinstance(value, str):
+            try:
+                return option(value)
+            except ValueError:
+                continue
+    expected = " or ".join("null" if o is type(None) else getattr(o, "__name__", str(o)) for o in options)
+    raise MemgapError(f"'{dotted}' must be {expected}, got {value!r}", where=source)
+
+
+def _validate(config: AuditConfig, source: str) -> None:
+    checks = [
+        (0.0 < config.split.unseen_holdout_fraction < 1.0, "split.unseen_holdout_fraction", "must lie strictly between 0 and 1"),
+        (config.split.seen_holdout_per_family >= 1, "split.seen_holdout_per_family", "must be at least 1"),
+        (config.split.max_train_rows is None or config.split.max_train_rows >= 1, "split.max_train_rows", "must be at least 1"),
+        (config.split.max_holdout_items is None or config.split.max_holdout_items >= 2, "split.max_holdout_items", "must be at least 2"),
+        (config.lora.r >= 1, "lora.r", "must be at least 1"),
+        (config.lora.alpha > 0, "lora.alpha", "must be positive"),
+        (0.0 <= config.lora.dropout < 1.0, "lora.dropout", "must lie in [0, 1)"),
+        (config.training.epochs > 0, "training.epochs", "must be positive"),
+        (config.training.learning_rate > 0, "training.learning_rate", "must be positive"),
+        (config.training.batch_size >= 1, "training.batch_size", "must be at least 1"),
+        (config.training.gradient_accumulation_steps >= 1, "training.gradient_accumulation_steps", "must be at least 1"),
+        (config.training.max_grad_norm >= 0, "training.max_grad_norm", "must be 0 (off) or positive"),
+        (config.training.gradnorm_every_steps >= 1, "training.gradnorm_every_steps", "must be at least 1"),
+        (config.model.max_length >= 16, "model.max_length", "must be at least 16"),
+        (config.evaluation.max_new_tokens >= 1, "evaluation.max_new_tokens", "must be at least 1"),
+        (config.evaluation.generation_batch_size >= 1, "evaluation.generation_batch_size", "must be at least 1"),
+        (config.stats.n_resamples >= 100, "stats.n_resamples", "must be at least 100"),
+        (0.0 < config.stats.alpha < 0.5, "stats.alpha", "must lie in (0, 0.5)"),
+        (config.verdict.primary_metric in ("score", "nll"), "verdict.primary_metric", "must be 'score' or 'nll'"),
+        (config.probes.verbatim_span_tokens >= 2, "probes.verbatim_span_tokens", "must be at least 2"),
+    ]
+    for ok, key, message in checks:
+        if not ok:
+            raise MemgapError(f"'{key}' {message}", where=source)

@@ -1,0 +1,69 @@
+"""The scorer contract: a function from (generated completion, record) to a score in [0, 1].
+
+Every scorer, built in or a user's, answers the same call, so `memgap run` and `memgap score` treat
+them alike. A user's scorer is any importable function `module:function` that returns a float, a
+dict with a 'score' key, or a `ScoreResult`.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from memgap.data.records import Record
+from memgap.errors import MemgapError
+from memgap.registry import Registry
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """A score in [0, 1] and the named checks behind it (each a number in [0, 1] or a bool)."""
+
+    score: float
+    checks: dict[str, float | bool] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+ScorerFunction = Callable[[str, Record], "ScoreResult | float | dict[str, Any]"]
+
+SCORERS: Registry[ScorerFunction] = Registry("scorer")
+
+
+def resolve_scorer(name: str) -> ScorerFunction:
+    """Find a scorer by registry name, or import `module:function` for a user's own."""
+    _load_builtin_scorers()
+    if ":" in name:
+        module_name, _, attribute = name.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise MemgapError(f"cannot import scorer module '{module_name}' ({error})") from None
+        function = getattr(module, attribute, None)
+        if not callable(function):
+            raise MemgapError(f"'{name}' is not a function in module '{module_name}'")
+        return function
+    return SCORERS.get(name)
+
+
+def score_one(scorer: ScorerFunction, completion: str, record: Record) -> ScoreResult:
+    """Call a scorer and normalise what it returns to a `ScoreResult`, checking the range."""
+    result = scorer(completion, record)
+    if isinstance(result, ScoreResult):
+        normalised = result
+    elif isinstance(result, dict) and "score" in result:
+        normalised = ScoreResult(float(result["score"]), dict(result.get("checks", {})), dict(result.get("details", {})))
+    elif isinstance(result, (int, float)):
+        normalised = ScoreResult(float(result))
+    else:
+        raise MemgapError(f"scorer returned {type(result).__name__}; expected a float, a dict with 'score' or a ScoreResult")
+    if not (math.isfinite(normalised.score) and 0.0 <= normalised.score <= 1.0):
+        raise MemgapError(f"scorer returned {normalised.score!r} for record '{record.id}'; scores must lie in [0, 1]")
+    return normalised
+
+
+def _load_builtin_scorers() -> None:
+    # Imported lazily so that `memgap.evaluation` stays light; each module registers itself.
+    importlib.import_module("memgap.evaluation.reference_scorers")
+    importlib.import_module("memgap.domains.tenacious.scorer")
