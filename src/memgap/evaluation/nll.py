@@ -1,0 +1,66 @@
+"""Per-item token statistics of the reference completion: the NLL metric and the membership inputs.
+
+One forward pass per batch gives, for every completion token, log p(token) and the mean and standard
+deviation of log p(.) over the vocabulary at that position (Min-K%++ needs the last two).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from memgap.data.records import Record
+from memgap.encoding import IGNORE_INDEX, encode
+from memgap.evaluation.token_stats import TokenStats
+
+
+@torch.no_grad()
+def completion_token_stats(
+    model,
+    tokenizer,
+    records: Sequence[Record],
+    *,
+    max_length: int,
+    batch_size: int = 8,
+    progress: bool = False,
+    description: str = "scoring",
+) -> list[TokenStats]:
+    """TokenStats of each record's reference completion under the model (teacher forcing)."""
+    encoded = [encode(tokenizer, record, max_length) for record in records]
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
+    results: list[TokenStats | None] = [None] * len(encoded)
+    pad_id = tokenizer.pad_token_id
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    for batch in tqdm(batches, desc=description, disable=not progress, unit="batch"):
+        width = max(len(encoded[i].input_ids) for i in batch)
+        input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
+        attention = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, index in enumerate(batch):
+            example = encoded[index]
+            length = len(example.input_ids)
+            input_ids[row, :length] = torch.tensor(example.input_ids)
+            labels[row, :length] = torch.tensor(example.labels)
+            attention[row, :length] = 1
+        logits = model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device)).logits
+        # Position t predicts token t+1: shift so each kept logit row lines up with its label.
+        targets = labels[:, 1:].to(logits.device)
+        mask = targets != IGNORE_INDEX
+        kept = logits[:, :-1][mask].float()
+        log_probs = torch.log_softmax(kept, dim=-1)
+        token_logprobs = log_probs.gather(1, targets[mask].unsqueeze(1)).squeeze(1)
+        probs = log_probs.exp()
+        mean = (probs * log_probs).sum(-1)
+        variance = (probs * log_probs.square()).sum(-1) - mean.square()
+        std = variance.clamp_min(0).sqrt()
+        counts = mask.sum(1).tolist()
+        pieces = zip(
+            torch.split(token_logprobs.cpu(), counts), torch.split(mean.cpu(), counts), torch.split(std.cpu(), counts)
+        )
+        for index, (lp, mu, sigma) in zip(batch, pieces):
+            results[index] = TokenStats(
+                lp.numpy().astype(np.float64), mu.numpy().astype(np.float64), sigma.numpy().astype(np.float64)
+            )
+    return [stats for stats in results if stats is not None]

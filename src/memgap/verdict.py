@@ -1,0 +1,322 @@
+"""The rules from an audit's figures to a label and the strongest claim the evidence supports.
+
+`decide(audit, config)` is a pure function of the audit dict (the `lifts`, `gap`,
+`generalization_ratio`, `probes`, `power` and `data` sections of audit.json). It returns
+`{label, claim, reasons, to_settle, primary_metric}`.
+
+A lift is *significantly positive* when its point estimate is above zero, its p-value is below
+`alpha` and its lower confidence bound is above zero: both the test and the interval must agree
+before a claim rests on it. Labels, in the order the rules are tried, on the primary metric:
+
+1. `no-lift`: neither the seen-family nor the unseen-family lift is significantly positive.
+2. `memorizes-families`: the seen-family lift and the gap (seen minus unseen lift) are both
+   significantly positive, and either the unseen lift is not significantly positive, or the
+   generalization ratio (unseen / seen lift) is below `min_generalization_ratio`, or the adapter
+   copies training-sibling text more than the base model by over `max_copy_rate_excess`.
+3. `generalizes`: the unseen-family lift is significantly positive, the ratio is at least
+   `min_generalization_ratio` (an undefined ratio passes only when the unseen lift exceeds a
+   non-positive seen lift), and the secondary metric's unseen lift is not significantly negative.
+   A significant gap that survives these rules is stated in the claim as family-specific extra.
+4. `inconclusive`: everything else (typically a seen lift whose gap the data are too small to
+   resolve). `to_settle` then names the evidence that would decide, from `audit["power"]`.
+
+The claim sentence quotes the numbers it rests on and never says more than its label allows.
+docs/verdict.md holds the same rules with worked examples.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from memgap.config import VerdictConfig
+
+LABELS = ("generalizes", "memorizes-families", "no-lift", "inconclusive")
+METRICS = ("score", "nll")
+
+
+def decide(audit: dict[str, Any], config: VerdictConfig | None = None) -> dict[str, Any]:
+    """Label an audit and write its claim; see the module docstring for the rules."""
+    config = config or VerdictConfig()
+    metric = config.primary_metric
+    lifts = (audit.get("lifts") or {}).get(metric) or {}
+    seen, unseen = lifts.get("seen"), lifts.get("unseen")
+    if not _usable(seen) or not _usable(unseen):
+        return _result(
+            "inconclusive",
+            f"The audit holds no usable {_metric_name(metric, audit)} lifts on both hold-outs, so it supports no claim.",
+            [f"lifts.{metric}.seen and lifts.{metric}.unseen must both hold a delta and a p-value"],
+            f"Evaluate base and adapter on both hold-outs with the '{metric}' metric.",
+            metric,
+        )
+    gap = (audit.get("gap") or {}).get(metric)
+    facts = _Facts(audit, config, metric, seen, unseen, gap)
+    if not facts.seen_positive and not facts.unseen_positive:
+        return facts.no_lift()
+    if facts.seen_positive and facts.gap_positive and (
+        not facts.unseen_positive or not facts.ratio_ok or facts.copying
+    ):
+        return facts.memorizes()
+    if facts.unseen_positive and facts.ratio_ok and not facts.secondary_contradicts:
+        return facts.generalizes()
+    return facts.inconclusive()
+
+
+class _Facts:
+    """The figures one verdict reads, the tests on them, and the sentences built from them."""
+
+    def __init__(self, audit, config: VerdictConfig, metric: str, seen, unseen, gap):
+        self.audit, self.config, self.metric = audit, config, metric
+        self.seen, self.unseen, self.gap = seen, unseen, gap
+        self.name = _metric_name(metric, audit)
+        alpha_ci = ((audit.get("config") or {}).get("stats") or {}).get("alpha", config.alpha)
+        self.ci = f"{_percent(1 - float(alpha_ci))} % CI"
+        self.seen_positive = self._positive(seen)
+        self.unseen_positive = self._positive(unseen)
+        self.gap_positive = _usable(gap) and self._positive(gap)  # no estimated gap: no test on it
+        self.ratio = _ratio(audit, metric, seen, unseen)
+        if self.ratio is None:
+            self.ratio_ok = unseen["delta"] > 0 and unseen["delta"] >= seen["delta"]
+        else:
+            self.ratio_ok = self.ratio >= config.min_generalization_ratio
+        self.copy_excess = _copy_excess(audit)
+        self.copying = self.copy_excess is not None and self.copy_excess > config.max_copy_rate_excess
+        self.secondary_metric, self.secondary = _secondary(audit, metric)
+        self.secondary_contradicts = self.secondary is not None and self._negative(self.secondary)
+        self.reasons = self._reasons()
+
+    # -- tests -------------------------------------------------------------------------------
+
+    def _positive(self, s: dict) -> bool:
+        ci_low = s.get("ci_low")
+        return (
+            s["delta"] > 0
+            and s["p_value"] < self.config.alpha
+            and (ci_low is None or ci_low > 0)
+        )
+
+    def _negative(self, s: dict) -> bool:
+        ci_high = s.get("ci_high")
+        return (
+            s["delta"] < 0
+            and s["p_value"] < self.config.alpha
+            and (ci_high is None or ci_high < 0)
+        )
+
+    # -- sentences ---------------------------------------------------------------------------
+
+    def _lift(self, s: dict, *, families: bool = True) -> str:
+        parts = [_signed(s["delta"])]
+        inner = []
+        if s.get("ci_low") is not None and s.get("ci_high") is not None:
+            inner.append(f"{self.ci} {_signed(s['ci_low'])} to {_signed(s['ci_high'])}")
+        if families and s.get("n_families") is not None:
+            inner.append(f"{int(s['n_families'])} families")
+        if inner:
+            parts.append(f"({', '.join(inner)})")
+        return " ".join(parts)
+
+    def _reasons(self) -> list[str]:
+        alpha = _number(self.config.alpha)
+        reasons = [
+            f"Seen-family lift in {self.name}: {self._lift(self.seen)}, {_p(self.seen)}; "
+            + ("significantly positive" if self.seen_positive else f"not significantly positive at alpha {alpha}") + ".",
+            f"Unseen-family lift in {self.name}: {self._lift(self.unseen)}, {_p(self.unseen)}; "
+            + ("significantly positive" if self.unseen_positive else f"not significantly positive at alpha {alpha}") + ".",
+        ]
+        if _usable(self.gap):
+            reasons.append(
+                f"Memorization gap (seen minus unseen lift): {self._lift(self.gap, families=False)}, {_p(self.gap)}; "
+                + ("significantly positive." if self.gap_positive else "not significantly positive.")
+            )
+        if self.ratio is not None:
+            reasons.append(
+                f"Generalization ratio (unseen / seen lift): {self.ratio:.2f}, "
+                + ("at or above" if self.ratio_ok else "below")
+                + f" the threshold {_number(self.config.min_generalization_ratio)}."
+            )
+        else:
+            reasons.append("Generalization ratio undefined (the seen-family lift is not positive).")
+        if self.copy_excess is not None:
+            reasons.append(
+                f"Sibling copy rate, adapter minus base: {_signed_points(self.copy_excess)}; "
+                + ("above" if self.copying else "within")
+                + f" the allowed excess of {_points(self.config.max_copy_rate_excess)}."
+            )
+        if self.secondary is not None:
+            secondary_name = _metric_name(self.secondary_metric, self.audit)
+            reasons.append(
+                f"Secondary metric ({secondary_name}), unseen-family lift: {self._lift(self.secondary)}, {_p(self.secondary)}"
+                + ("; it points the other way." if self.secondary_contradicts else ".")
+            )
+        return reasons
+
+    def no_lift(self) -> dict[str, Any]:
+        worse = [
+            where for where, s in (("families it trained on", self.seen), ("families it never saw", self.unseen))
+            if self._negative(s)
+        ]
+        bound = max(self.seen.get("ci_high") or 0.0, self.unseen.get("ci_high") or 0.0)
+        claim = (
+            f"The adapter shows no detectable improvement in {self.name}: {self._lift(self.seen)} on held-out "
+            f"members of families it trained on and {self._lift(self.unseen)} on families it never saw."
+        )
+        if worse:
+            claim += f" It is significantly worse on {' and '.join(worse)}."
+        elif bound > 0:
+            claim += f" Lifts up to {_signed(bound)} are not ruled out."
+        return _result("no-lift", claim, self.reasons, None, self.metric)
+
+    def memorizes(self) -> dict[str, Any]:
+        claim = (
+            f"The adapter improves {self.name} by {self._lift(self.seen)} on held-out members of families it "
+            f"trained on, but by {self._lift(self.unseen)} on families it never saw; the gap of "
+            f"{self._lift(self.gap, families=False)} says the lift is largely specific to the training families."
+        )
+        if self.copying:
+            claim += (
+                f" Its generations copy training-sibling text {_points(self.copy_excess)} more often than the base model's."
+            )
+        claim += (
+            " Model-card sentence: \"We improved the policy on this distribution; we have not shown that it "
+            "generalizes beyond the augmentation families.\""
+        )
+        to_settle = (
+            "Whether the behaviour transfers: retrain with more distinct families and fewer augmentations per "
+            "family, then re-audit and compare the unseen-family lift (memgap compare)."
+        )
+        return _result("memorizes-families", claim, self.reasons, to_settle, self.metric)
+
+    def generalizes(self) -> dict[str, Any]:
+        claim = f"On families it never saw, the adapter improves {self.name} by {self._lift(self.unseen)}"
+        if self.ratio is not None:
+            claim += (
+                f", {_percent(self.ratio * 100)} % of its lift on held-out members of families it trained on "
+                f"({_signed(self.seen['delta'])})"
+            )
+        claim += "; the behaviour carries over beyond the augmentation families in this data."
+        if self.gap_positive:
+            claim += (
+                f" A further {self._lift(self.gap, families=False)} on trained families is specific to those families."
+            )
+        if self.copying:
+            claim += f" Its generations copy training-sibling text {_points(self.copy_excess)} more often than the base model's."
+        return _result("generalizes", claim, self.reasons, None, self.metric)
+
+    def inconclusive(self) -> dict[str, Any]:
+        if self.secondary_contradicts and self.unseen_positive:
+            claim = (
+                f"On families it never saw, the adapter improves {self.name} by {self._lift(self.unseen)}, but "
+                f"{_metric_name(self.secondary_metric, self.audit)} moves the other way "
+                f"({self._lift(self.secondary)}); the audit cannot say the behaviour generalizes."
+            )
+            to_settle = "Which metric reflects the behaviour: inspect the examples and the scorer's checks."
+            return _result("inconclusive", claim, self.reasons, to_settle, self.metric)
+        strongest = self.seen if self.seen_positive else self.unseen
+        where = "held-out members of families it trained on" if self.seen_positive else "families it never saw"
+        claim = (
+            f"The adapter improves {self.name} by {self._lift(strongest)} on {where}, but the data cannot tell "
+            f"whether this carries over to new families: unseen-family lift {self._lift(self.unseen)}, gap "
+            f"{self._lift(self.gap, families=False) if _usable(self.gap) else 'not estimated'}."
+        )
+        return _result("inconclusive", claim, self.reasons, self._to_settle(), self.metric)
+
+    def _to_settle(self) -> str:
+        power = (self.audit.get("power") or {}).get(self.metric) or {}
+        needed = power.get("families_needed")
+        have = self.unseen.get("n_families")
+        target = power.get("target_power", 0.8)
+        if isinstance(needed, (int, float)) and math.isfinite(needed):
+            text = f"About {int(math.ceil(needed))} unseen families"
+            if have is not None:
+                text += f" (this audit has {int(have)})"
+            effect = power.get("effect", self.gap.get("delta") if _usable(self.gap) else None)
+            if effect is not None:
+                text += f" would detect a gap of {_signed(effect)} in {self.name}"
+            return text + f" with {_percent(float(target) * 100)} % power."
+        return (
+            "More unseen families (the power analysis is missing or found no finite number): "
+            "re-run with a larger unseen-family hold-out or several seeds."
+        )
+
+
+def _result(label: str, claim: str, reasons: list[str], to_settle: str | None, metric: str) -> dict[str, Any]:
+    assert label in LABELS
+    return {"label": label, "claim": claim, "reasons": list(reasons), "to_settle": to_settle, "primary_metric": metric}
+
+
+def _usable(s: Any) -> bool:
+    return (
+        isinstance(s, dict)
+        and _finite(s.get("delta"))
+        and _finite(s.get("p_value"))
+    )
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _ratio(audit: dict, metric: str, seen: dict, unseen: dict) -> float | None:
+    entry = (audit.get("generalization_ratio") or {}).get(metric)
+    if isinstance(entry, dict) and _finite(entry.get("ratio")):
+        return float(entry["ratio"])
+    if seen["delta"] > 0:
+        return unseen["delta"] / seen["delta"]
+    return None
+
+
+def _copy_excess(audit: dict) -> float | None:
+    rate = (audit.get("probes") or {}).get("sibling_copy_rate")
+    if isinstance(rate, dict) and isinstance(rate.get("seen"), dict) and "adapter" not in rate:
+        rate = rate["seen"]  # per-hold-out rates: copying from siblings is measured on the seen hold-out
+    if isinstance(rate, dict) and _finite(rate.get("adapter")) and _finite(rate.get("base")):
+        return float(rate["adapter"]) - float(rate["base"])
+    return None
+
+
+def _secondary(audit: dict, metric: str) -> tuple[str | None, dict | None]:
+    for other in sorted(audit.get("lifts") or {}):
+        if other != metric:
+            unseen = (audit["lifts"][other] or {}).get("unseen")
+            if _usable(unseen):
+                return other, unseen
+    return None, None
+
+
+def _metric_name(metric: str, audit: dict) -> str:
+    if metric == "score":
+        scorer = (audit.get("data") or {}).get("scorer")
+        return f"the {scorer} score" if scorer else "the score"
+    if metric == "nll":
+        return "the reference NLL (lift = reduction in nats per token)"
+    return f"'{metric}'"
+
+
+def _signed(x: float) -> str:
+    x = float(x)
+    if x == 0 or abs(x) >= 0.095:
+        return f"{x:+.2f}"
+    return f"{x:+.3f}"
+
+
+def _number(x: float) -> str:
+    return f"{x:g}"
+
+
+def _percent(x: float) -> str:
+    return f"{x:.0f}" if abs(x - round(x)) < 0.05 else f"{x:.1f}"
+
+
+def _points(rate: float) -> str:
+    return f"{rate * 100:.0f} percentage points" if abs(rate) >= 0.01 else f"{rate * 100:.1f} percentage points"
+
+
+def _signed_points(rate: float) -> str:
+    return ("+" if rate >= 0 else "-") + _points(abs(rate))
+
+
+def _p(s: dict) -> str:
+    p = float(s["p_value"])
+    if p < 0.0001:
+        return "p < 0.0001"
+    return f"p = {p:.2g}" if p < 0.01 else f"p = {p:.2f}"
