@@ -51,7 +51,8 @@ def tiny_config(family: str = "llama", vocab_size: int = 128, **overrides):
                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=False)
         return LlamaConfig(**{**settings, **overrides})
     if family == "gpt2":
-        settings = dict(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=512, bos_token_id=None, eos_token_id=None)
+        settings = dict(vocab_size=vocab_size, n_embd=32, n_layer=2, n_head=4, n_positions=512, bos_token_id=None, eos_token_id=None,
+                        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
         return GPT2Config(**{**settings, **overrides})
     if family == "gpt_neox":
         settings = dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,

@@ -48,9 +48,20 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     data_path = _data_path(config)
     records, family_source = _stage_families(config, data_path)
     train, seen, unseen = _stage_split(config, records, run_dir, stages)
-    membership_sample = _sample(train, config.evaluation.membership_train_rows, config.seed)
+    log.info(
+        "%d rows in %d families (%s); training on %d rows, seen-family hold-out %d, unseen-family hold-out %d",
+        len(records), len({r.family for r in records}), family_source, len(train), len(seen), len(unseen),
+    )
+    # Training rows for the membership probe, spread over the families that also have a seen
+    # hold-out member, so the per-family train-vs-held-out NLL gap can be measured too.
+    seen_families = {r.family for r in seen}
+    membership_sample = _spread_over_families(
+        [r for r in train if r.family in seen_families], config.evaluation.membership_train_rows, config.seed
+    )
 
+    log.info("loading model %s", config.model.name or "(embedded SmolLM2-135M-Instruct)")
     loaded = _load_model(config)
+    _warn_if_too_big(config, loaded, train)
     scorer_name = _scorer_name(config, records)
     subsets = {"seen": seen, "unseen": unseen, "train": membership_sample}
     base_rows = _stage_evaluate("base", loaded.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
@@ -58,6 +69,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     adapter_rows = _stage_evaluate("adapter", train_result.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
 
     rows = base_rows + adapter_rows
+    log.info("statistics, probes, verdict and report")
     _write_predictions(run_dir, rows)
     figures = analyse(rows, n_resamples=config.stats.n_resamples, alpha=config.stats.alpha, seed=config.seed)
     probes = _probes(config, train, seen, unseen, rows, run_dir)
@@ -111,6 +123,7 @@ def _stage_evaluate(label, model, loaded, subsets, scorer_name, config, run_dir,
     path = run_dir / "evaluation" / f"{label}.jsonl"
     if stages.done(f"evaluate-{label}") and path.exists():
         return [json.loads(line) for line in path.read_text().splitlines()]
+    log.info("evaluating the %s model: reference NLL, greedy generation, %s score", label, scorer_name)
     started = time.perf_counter()
     rows = evaluate_model(
         model, loaded.tokenizer, subsets,
@@ -135,6 +148,7 @@ def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], run_dir: 
     training_dir = run_dir / "training"
     if stages.done("train") and (training_dir / "adapter").exists():
         return load_trained(loaded, training_dir)
+    log.info("training the LoRA adapter on %d rows", len(train))
     started = time.perf_counter()
     result = train_lora(
         loaded, train,
@@ -158,6 +172,7 @@ def _probes(config, train, seen, unseen, rows, run_dir) -> dict[str, Any]:
     kwargs = dict(
         min_span_tokens=config.probes.verbatim_span_tokens,
         examples_per_holdout=config.probes.examples_per_holdout,
+        n_resamples=min(config.stats.n_resamples, 2000),
         seed=config.seed,
     )
     probes = run_probes(train, {"seen": seen, "unseen": unseen}, generations, token_stats, **kwargs)
@@ -263,6 +278,33 @@ def _write_predictions(run_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
         if row["subset"] in ("seen", "unseen")
     ]
     write_jsonl(run_dir / "predictions.jsonl", predictions)
+
+
+def _warn_if_too_big(config: AuditConfig, loaded, train: Sequence[Record]) -> None:
+    """Estimate training memory and time before starting, and warn when the run will not fit."""
+    from memgap.encoding import encode
+    from memgap.resources import estimate_training
+
+    lengths = [len(encode(loaded.tokenizer, r, config.model.max_length).input_ids) for r in train]
+    model_config = loaded.model.config
+    estimate = estimate_training(
+        n_parameters=loaded.n_parameters,
+        hidden_size=getattr(model_config, "hidden_size", 768),
+        n_layers=getattr(model_config, "num_hidden_layers", 12),
+        vocab_size=getattr(model_config, "vocab_size", 32000),
+        batch_size=config.training.batch_size,
+        sequence_length=max(lengths, default=1),
+        train_tokens=sum(lengths),
+        epochs=config.training.epochs,
+    )
+    log.info("training estimate: %.1f GB peak memory, about %.0f minutes", estimate.peak_memory_bytes / 1e9, estimate.seconds / 60)
+    if not estimate.fits_in_memory:
+        log.warning(
+            "training may not fit in memory: about %.1f GB needed, %.1f GB available; lower training.batch_size or model.max_length",
+            estimate.peak_memory_bytes / 1e9, (estimate.available_memory_bytes or 0) / 1e9,
+        )
+    if estimate.seconds > 3600:
+        log.warning("training may take about %.1f hours on this machine; use --quick or lower split.max_train_rows", estimate.seconds / 3600)
 
 
 # -- small helpers --------------------------------------------------------------------------------

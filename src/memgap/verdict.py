@@ -14,8 +14,8 @@ before a claim rests on it. Labels, in the order the rules are tried, on the pri
    generalization ratio (unseen / seen lift) is below `min_generalization_ratio`, or the adapter
    copies training-sibling text more than the base model by over `max_copy_rate_excess`.
 3. `generalizes`: the unseen-family lift is significantly positive, the ratio is at least
-   `min_generalization_ratio` (an undefined ratio passes only when the unseen lift exceeds a
-   non-positive seen lift), and the secondary metric's unseen lift is not significantly negative.
+   `min_generalization_ratio` (where the ratio is undefined because the seen lift is not
+   distinguishable from zero, the gap must not be significantly positive instead), and the secondary metric's unseen lift is not significantly negative.
    A significant gap that survives these rules is stated in the claim as family-specific extra.
 4. `inconclusive`: everything else (typically a seen lift whose gap the data are too small to
    resolve). `to_settle` then names the evidence that would decide, from `audit["power"]`.
@@ -31,7 +31,6 @@ from typing import Any
 from memgap.config import VerdictConfig
 
 LABELS = ("generalizes", "memorizes-families", "no-lift", "inconclusive")
-METRICS = ("score", "nll")
 
 
 def decide(audit: dict[str, Any], config: VerdictConfig | None = None) -> dict[str, Any]:
@@ -69,13 +68,13 @@ class _Facts:
         self.seen, self.unseen, self.gap = seen, unseen, gap
         self.name = _metric_name(metric, audit)
         alpha_ci = ((audit.get("config") or {}).get("stats") or {}).get("alpha", config.alpha)
-        self.ci = f"{_percent(1 - float(alpha_ci))} % CI"
+        self.ci = f"{_percent((1 - float(alpha_ci)) * 100)} % CI"
         self.seen_positive = self._positive(seen)
         self.unseen_positive = self._positive(unseen)
         self.gap_positive = _usable(gap) and self._positive(gap)  # no estimated gap: no test on it
         self.ratio = _ratio(audit, metric, seen, unseen)
-        if self.ratio is None:
-            self.ratio_ok = unseen["delta"] > 0 and unseen["delta"] >= seen["delta"]
+        if self.ratio is None:  # seen lift not distinguishable from zero: ask only that unseen is not clearly below it
+            self.ratio_ok = unseen["delta"] > 0 and not self.gap_positive
         else:
             self.ratio_ok = self.ratio >= config.min_generalization_ratio
         self.copy_excess = _copy_excess(audit)
@@ -135,7 +134,7 @@ class _Facts:
                 + f" the threshold {_number(self.config.min_generalization_ratio)}."
             )
         else:
-            reasons.append("Generalization ratio undefined (the seen-family lift is not positive).")
+            reasons.append("Generalization ratio undefined (the seen-family lift is not distinguishable from zero).")
         if self.copy_excess is not None:
             reasons.append(
                 f"Sibling copy rate, adapter minus base: {_signed_points(self.copy_excess)}; "
@@ -145,9 +144,11 @@ class _Facts:
         if self.secondary is not None:
             secondary_name = _metric_name(self.secondary_metric, self.audit)
             reasons.append(
-                f"Secondary metric ({secondary_name}), unseen-family lift: {self._lift(self.secondary)}, {_p(self.secondary)}"
+                f"Secondary metric, {secondary_name}: unseen-family lift {self._lift(self.secondary)}, {_p(self.secondary)}"
                 + ("; it points the other way." if self.secondary_contradicts else ".")
             )
+        if "nll" in (self.metric, self.secondary_metric):
+            reasons.append("NLL lifts are reductions in nats per reference token; positive means the adapter is better.")
         return reasons
 
     def no_lift(self) -> dict[str, Any]:
@@ -188,11 +189,13 @@ class _Facts:
 
     def generalizes(self) -> dict[str, Any]:
         claim = f"On families it never saw, the adapter improves {self.name} by {self._lift(self.unseen)}"
-        if self.ratio is not None:
+        if self.ratio is not None and self.seen_positive and math.isfinite(self.ratio):
             claim += (
                 f", {_percent(self.ratio * 100)} % of its lift on held-out members of families it trained on "
                 f"({_signed(self.seen['delta'])})"
             )
+        else:  # a ratio over a seen lift indistinguishable from zero would mean nothing
+            claim += f", against {_signed(self.seen['delta'])} on held-out members of families it trained on"
         claim += "; the behaviour carries over beyond the augmentation families in this data."
         if self.gap_positive:
             claim += (
@@ -257,11 +260,13 @@ def _finite(x: Any) -> bool:
 
 
 def _ratio(audit: dict, metric: str, seen: dict, unseen: dict) -> float | None:
-    entry = (audit.get("generalization_ratio") or {}).get(metric)
-    if isinstance(entry, dict) and _finite(entry.get("ratio")):
-        return float(entry["ratio"])
+    ratios = audit.get("generalization_ratio") or {}
+    if metric in ratios:  # the statistics left it undefined (null) when the seen lift cannot carry a ratio
+        entry = ratios[metric]
+        return float(entry["ratio"]) if isinstance(entry, dict) and _finite(entry.get("ratio")) else None
     if seen["delta"] > 0:
-        return unseen["delta"] / seen["delta"]
+        ratio = unseen["delta"] / seen["delta"]
+        return ratio if math.isfinite(ratio) else None
     return None
 
 
@@ -288,7 +293,7 @@ def _metric_name(metric: str, audit: dict) -> str:
         scorer = (audit.get("data") or {}).get("scorer")
         return f"the {scorer} score" if scorer else "the score"
     if metric == "nll":
-        return "the reference NLL (lift = reduction in nats per token)"
+        return "the reference NLL"
     return f"'{metric}'"
 
 

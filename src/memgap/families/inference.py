@@ -26,7 +26,7 @@ from memgap.families.shingles import pair_cosine, shingle_vectors
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.4
+DEFAULT_THRESHOLD = 0.5
 ANCHORS_PER_ROW = 6
 MAX_ANCHOR_DOCUMENT_FREQUENCY = 256
 MAX_LINKAGE_COMPONENT = 2000
@@ -36,7 +36,7 @@ def infer_families(texts: Sequence[str], *, threshold: float | None = None, seed
     """Family labels (`f0001`, ... in order of first appearance) for near-duplicate texts.
 
     `threshold` is the cosine similarity of IDF-weighted word 1-2-grams above which two rows are
-    siblings (default 0.4). Inference is deterministic; `seed` is accepted for a uniform API and
+    siblings (default 0.5). Inference is deterministic; `seed` is accepted for a uniform API and
     does not change the result.
     """
     del seed  # nothing random: hashing, anchor choice and linkage are all deterministic
@@ -72,6 +72,7 @@ def candidate_pairs(
     """Row pairs (i < j) where j holds one of i's anchor shingles or i one of j's."""
     n_rows = vectors.shape[0]
     anchors = _anchor_matrix(vectors, document_frequency, anchors_per_row, max_anchor_frequency)
+    anchors_of_row = np.diff(anchors.indptr)
     eligible_columns = (document_frequency >= 2) & (document_frequency <= max_anchor_frequency)
     presence = vectors.copy()
     presence.data = eligible_columns[presence.indices].astype(np.float32)
@@ -82,49 +83,72 @@ def candidate_pairs(
         block = (anchors[start:start + chunk_rows] @ presence_t).tocoo()
         rows = block.row.astype(np.int64) + start
         cols = block.col.astype(np.int64)
-        off_diagonal = rows != cols
-        low = np.minimum(rows[off_diagonal], cols[off_diagonal])
-        high = np.maximum(rows[off_diagonal], cols[off_diagonal])
-        codes.append(np.unique(low * n_rows + high))
+        # One shared rare shingle is often chance at scale; ask for two unless a row has only one.
+        enough = (block.data >= np.minimum(2, anchors_of_row[rows])) & (rows != cols)
+        rows, cols = rows[enough], cols[enough]
+        codes.append(np.minimum(rows, cols) * n_rows + np.maximum(rows, cols))
     if not codes:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    unique = np.unique(np.concatenate(codes))
+    unique = _sorted_unique(np.concatenate(codes))
     return unique // n_rows, unique % n_rows
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting: numpy's hash-based unique measured ~10x slower on these int64 codes."""
+    values = np.sort(values)
+    if len(values) == 0:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def _anchor_matrix(vectors: sp.csr_matrix, document_frequency: np.ndarray, per_row: int, max_frequency: int) -> sp.csr_matrix:
     """Each row's `per_row` rarest shingles among those seen in 2..max_frequency rows."""
-    n_rows, n_columns = vectors.shape
-    row_of_entry = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(vectors.indptr))
-    frequency = document_frequency[vectors.indices]
-    eligible = (frequency >= 2) & (frequency <= max_frequency)
-    # Sort entries by (row, frequency, column) in one int64 key; ineligible entries sort last.
-    rank_key = np.where(eligible, frequency, max_frequency + 1).astype(np.int64)
-    order = np.lexsort((vectors.indices, rank_key, row_of_entry))
-    rank_in_row = np.arange(len(order), dtype=np.int64) - vectors.indptr[row_of_entry[order]]
-    chosen = order[(rank_in_row < per_row) & eligible[order]]
-    data = np.ones(len(chosen), dtype=np.float32)
-    return sp.csr_matrix((data, (row_of_entry[chosen], vectors.indices[chosen])), shape=(n_rows, n_columns))
+    blocks = []
+    for start in range(0, vectors.shape[0], 50_000):
+        block = vectors[start:start + 50_000]
+        n_rows = block.shape[0]
+        row_of_entry = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(block.indptr))
+        frequency = document_frequency[block.indices]
+        eligible = np.flatnonzero((frequency >= 2) & (frequency <= max_frequency))
+        rows, columns = row_of_entry[eligible], block.indices[eligible].astype(np.int64)
+        # Sort by (row, frequency, column) with one int64 key; ties between equally rare
+        # shingles fall to the column so the choice is deterministic.
+        key = (rows * (max_frequency + 1) + frequency[eligible]) * vectors.shape[1] + columns
+        order = np.argsort(key, kind="stable")
+        rows, columns = rows[order], columns[order]
+        first_of_row = np.searchsorted(rows, rows, side="left")
+        chosen = (np.arange(len(rows)) - first_of_row) < per_row
+        data = np.ones(int(chosen.sum()), dtype=np.float32)
+        blocks.append(sp.csr_matrix((data, (rows[chosen], columns[chosen])), shape=block.shape))
+    return sp.vstack(blocks, format="csr")
 
 
 def _cohesive_clusters(
     vectors: sp.csr_matrix, left: np.ndarray, right: np.ndarray, similarity: np.ndarray, threshold: float
 ) -> np.ndarray:
+    """Connected components of the sibling graph, split by average linkage where not all members
+    are pairwise siblings (a clique needs no check: every average is above the threshold)."""
     n_rows = vectors.shape[0]
     graph = sp.coo_matrix((np.ones(len(left), np.int8), (left, right)), shape=(n_rows, n_rows))
     _, component = connected_components(graph, directed=False)
     cluster_ids = component.astype(np.int64)
     next_id = int(cluster_ids.max()) + 1 if n_rows else 0
     sizes = np.bincount(component)
-    order = np.argsort(component, kind="stable")
-    boundaries = np.concatenate([[0], np.cumsum(sizes)])
-    edge_component = component[left]
-    for component_id in np.flatnonzero(sizes >= 3):
-        members = order[boundaries[component_id]:boundaries[component_id + 1]]
-        in_component = edge_component == component_id
-        for labels, nodes in _split_component(
-            vectors, members, left[in_component], right[in_component], similarity[in_component], threshold, threshold
-        ):
+    edges_per_component = np.bincount(component[left], minlength=len(sizes))
+    not_clique = np.flatnonzero(edges_per_component < sizes * (sizes - 1) // 2)
+    if len(not_clique) == 0:
+        return cluster_ids
+    row_order = np.argsort(component, kind="stable")
+    row_bounds = np.concatenate([[0], np.cumsum(sizes)])
+    edge_order = np.argsort(component[left], kind="stable")
+    edge_bounds = np.concatenate([[0], np.cumsum(edges_per_component)])
+    for component_id in not_clique:
+        members = row_order[row_bounds[component_id]:row_bounds[component_id + 1]]
+        edges = edge_order[edge_bounds[component_id]:edge_bounds[component_id + 1]]
+        for labels, nodes in _split_component(vectors, members, left[edges], right[edges], similarity[edges], threshold, threshold):
             cluster_ids[nodes] = labels + next_id
             next_id += int(labels.max()) + 1
     return cluster_ids
@@ -132,29 +156,33 @@ def _cohesive_clusters(
 
 def _split_component(vectors, members, left, right, similarity, threshold, edge_threshold):
     """Yield (local labels, member rows) from average linkage; oversized components are first cut
-    at a stricter edge threshold so the dense matrix stays small."""
+    at a stricter edge threshold so the dense similarity matrix stays small."""
+    if len(members) == 1:
+        yield np.zeros(1, dtype=np.int64), members
+        return
     if len(members) <= MAX_LINKAGE_COMPONENT:
         yield _average_linkage(vectors[members], threshold), members
         return
-    stricter = min(edge_threshold + 0.05, 0.999)
-    logger.info("component of %d rows: splitting at edge similarity %.2f before linkage", len(members), stricter)
-    position = {int(row): index for index, row in enumerate(members)}
-    keep = similarity >= stricter
-    local_left = np.array([position[int(row)] for row in left[keep]], dtype=np.int64)
-    local_right = np.array([position[int(row)] for row in right[keep]], dtype=np.int64)
-    graph = sp.coo_matrix((np.ones(len(local_left), np.int8), (local_left, local_right)), shape=(len(members),) * 2)
-    _, parts = connected_components(graph, directed=False)
-    if stricter >= 0.999 and parts.max() == 0:
-        yield np.zeros(len(members), dtype=np.int64), members  # identical rows: one family
+    if edge_threshold >= 0.99:
+        yield np.zeros(len(members), dtype=np.int64), members  # near-identical rows: one family
         return
-    for part in np.unique(parts):
-        inside = parts == part
-        sub_members = members[inside]
-        sub_set = np.zeros(vectors.shape[0], dtype=bool)
-        sub_set[sub_members] = True
-        edge_inside = sub_set[left] & sub_set[right]
+    stricter = min(edge_threshold + 0.05, 0.99)
+    logger.info("component of %d rows: cutting at edge similarity %.2f before linkage", len(members), stricter)
+    keep = similarity >= stricter
+    left, right, similarity = left[keep], right[keep], similarity[keep]
+    members = np.sort(members)
+    local_left, local_right = np.searchsorted(members, left), np.searchsorted(members, right)
+    graph = sp.coo_matrix((np.ones(len(left), np.int8), (local_left, local_right)), shape=(len(members),) * 2)
+    n_parts, parts = connected_components(graph, directed=False)
+    row_order = np.argsort(parts, kind="stable")
+    row_bounds = np.concatenate([[0], np.cumsum(np.bincount(parts, minlength=n_parts))])
+    edge_order = np.argsort(parts[local_left], kind="stable")
+    edge_bounds = np.concatenate([[0], np.cumsum(np.bincount(parts[local_left], minlength=n_parts))])
+    for part in range(n_parts):
+        edges = edge_order[edge_bounds[part]:edge_bounds[part + 1]]
         yield from _split_component(
-            vectors, sub_members, left[edge_inside], right[edge_inside], similarity[edge_inside], threshold, stricter
+            vectors, members[row_order[row_bounds[part]:row_bounds[part + 1]]],
+            left[edges], right[edges], similarity[edges], threshold, stricter,
         )
 
 

@@ -70,13 +70,24 @@ def _names(text: str) -> Iterable[Fact]:
         if not parts:
             continue
         start, end = parts[0][1], parts[-1][2]
-        # A lone capitalised word at the start of a sentence is usually just the sentence's first word.
-        if len(parts) == 1 and (_starts_sentence(text, start) or len(parts[0][0]) < 3):
+        if len(parts) == 1 and not _lone_name(parts[0][0], text, start):
             continue
         tokens = words(text[start:end])
         if tokens:
             name = " ".join(tokens)
             yield Fact("name", f"name:{name}", name, start, end)
+
+
+def _lone_name(word: str, text: str, start: int) -> bool:
+    """A single capitalised word counts as a name mid-sentence, unless it is short, an acronym or has digits.
+
+    At a sentence start it is usually just the sentence's first word; short acronyms (CEO, AI) and
+    identifiers (B2B, Q3) are generic vocabulary rather than another row's specifics.
+    """
+    core = word.strip("'\u2019&-")
+    if len(core) < 3 or any(ch.isdigit() for ch in core) or (core.isupper() and len(core) <= 4):
+        return False
+    return not _starts_sentence(text, start)
 
 
 def _starts_sentence(text: str, position: int) -> bool:
@@ -93,7 +104,7 @@ def _numbers(text: str) -> Iterable[Fact]:
             continue
         figure = bool(match.group("currency") or match.group("scale") or match.group("percent"))
         if figure or value >= 10:
-            end = match.end("percent") if match.group("percent") else match.end("scale") if match.group("scale") else match.end("number")
+            end = max(match.end(group) for group in ("number", "scale", "percent") if match.group(group))
             start = match.start("currency") if match.group("currency") else match.start("number")
             yield Fact("number", f"number:{_format(value)}", _format(value), start, end)
         elif match.group("noun"):

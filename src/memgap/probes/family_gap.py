@@ -39,8 +39,10 @@ def spearman_with_ci(sizes: Sequence[float], gaps: Sequence[float], *, n_resampl
     out of the percentiles rather than voiding the interval.
     """
     x, y = np.asarray(sizes, dtype=np.float64), np.asarray(gaps, dtype=np.float64)
-    rho = float(scipy_stats.spearmanr(x, y).statistic)
     low = high = float("nan")
+    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:  # no ranking to correlate
+        return {"spearman": None, "ci_low": low, "ci_high": high}
+    rho = float(scipy_stats.spearmanr(x, y).statistic)
     if x.size >= MIN_FAMILIES and n_resamples > 0 and math.isfinite(rho):
         result = scipy_stats.bootstrap(
             (x, y), _row_spearman, paired=True, vectorized=True, n_resamples=n_resamples,

@@ -60,8 +60,8 @@ def weighted_auc(member_scores: np.ndarray, nonmember_scores: np.ndarray,
     """AUC (ties count one half) for many weightings at once; weights have shape (..., n_items).
 
     Equal to roc_auc_score with sample_weight for one weighting; written as one matrix product
-    because the bootstrap needs thousands of weightings and calling scikit-learn per resample was
-    measured about two orders of magnitude slower (benchmarks/probes).
+    because the bootstrap needs thousands of weightings and calling scikit-learn once per resample
+    was measured several hundred times slower (benchmarks/probes).
     """
     wins = (member_scores[:, None] > nonmember_scores[None, :]) + 0.5 * (member_scores[:, None] == nonmember_scores[None, :])
     numerator = np.einsum("...i,ij,...j->...", member_weights, wins, nonmember_weights)

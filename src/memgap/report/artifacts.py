@@ -60,7 +60,7 @@ def load_run(run_dir: str | Path) -> RunArtifacts:
     run.predictions = _optional(run, "predictions.jsonl", _read_jsonl)
     run.membership = _optional(run, "membership.jsonl", _read_jsonl)
     run.gradnorms = _optional(run, "training/gradnorms.csv", lambda p: _read_csv(p, GRADNORM_COLUMNS))
-    run.updates = _optional(run, "updates.csv", lambda p: _read_csv(p, UPDATE_COLUMNS))
+    run.updates = _optional(run, "training/updates.csv", lambda p: _read_csv(p, UPDATE_COLUMNS))
     run.log_history = _optional(run, "training/log_history.json", _read_log_history)
     if run.log_history is None and isinstance((run.audit.get("training") or {}).get("log_history"), list):
         run.log_history = [row for row in run.audit["training"]["log_history"] if isinstance(row, dict)]

@@ -53,5 +53,5 @@ def validate_audit(audit: dict[str, Any], *, source: str = "audit.json") -> None
     else:
         message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
     dotted = ".".join(path) or "(top level)"
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    raise MemgapError(f"does not match audit schema {SCHEMA_VERSION}: {message}{more}", where=f"{source}: field '{dotted}'")
+    more = f"; {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''}" if len(errors) > 1 else ""
+    raise MemgapError(f"{message} (audit schema {SCHEMA_VERSION}){more}", where=f"{source}: field '{dotted}'")

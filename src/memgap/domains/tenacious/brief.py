@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from memgap.domains.tenacious import catalog
+from memgap.errors import MemgapError
 
 CONFIDENCE_LABELS = ((0.25, "very_low"), (0.5, "low"), (0.7, "medium"), (1.01, "high"))
 LOW_CONFIDENCE_LABELS = ("very_low", "low")
@@ -111,12 +112,18 @@ def draw_context(rng: random.Random, used_names: set[str]) -> dict[str, Any]:
 
 
 def _draw_name(rng: random.Random, used: set[str]) -> str:
-    while True:
-        name = f"{rng.choice(catalog.NAME_HEADS)} {rng.choice(catalog.NAME_TAILS)}"
-        heads = {n.split()[0] for n in used}
-        if name.split()[0] not in heads:  # distinct first words keep another family's name detectable
+    """A company name not used yet; while possible, also a first word not used yet, so that another
+    family's company stays recognisable by its first word alone."""
+    heads_used = {name.split()[0] for name in used}
+    heads = [head for head in catalog.NAME_HEADS if head not in heads_used]
+    if not heads:
+        heads = list(catalog.NAME_HEADS)
+    for _ in range(1000):
+        name = f"{rng.choice(heads)} {rng.choice(catalog.NAME_TAILS)}"
+        if name not in used:
             used.add(name)
             return name
+    raise MemgapError(f"ran out of distinct company names after {len(used)} originals")
 
 
 def _draw_headcount(rng: random.Random, segment: str) -> int:
@@ -214,7 +221,7 @@ def _render_field(field: str, context: dict[str, Any], layout: Layout) -> str:
         return ", ".join(f"{role['stack']} x{role['count']}" for role in context["open_roles"])
     if field == "signals":
         return "; ".join(
-            f"{signal['text']} ({confidence_label(signal['confidence']) if layout.confidence_as_label else signal['confidence']})"
+            f"{signal['text']} (confidence {confidence_label(signal['confidence']) if layout.confidence_as_label else signal['confidence']})"
             for signal in context["signals"]
         )
     if field == "ai":

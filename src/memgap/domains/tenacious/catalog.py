@@ -22,12 +22,15 @@ NAME_HEADS = (
     "Willow", "Yarrow", "Alder", "Beacon", "Cinder", "Drumlin", "Ember", "Fathom", "Gable", "Heron",
     "Ironbark", "Jasper", "Kiln", "Larch", "Meridian", "Nimbus", "Oakridge", "Pebble", "Quarry",
     "Rook", "Sable", "Thistle", "Upland", "Verity", "Wren", "Zephyr", "Copperline", "Halcyon",
-    "Lattice", "Mosaic", "Parcel", "Stellate",
+    "Lattice", "Mosaic", "Parcel", "Stellate", "Arbor", "Bramble", "Caldera", "Delta", "Estuary", "Fennel",
+    "Glacier", "Hollow", "Indigo", "Jetty", "Kelp", "Lantern", "Marlin", "Nettle", "Obsidian", "Prairie",
+    "Quartz", "Ridgeway", "Sorrel", "Talon", "Ultra", "Vesper", "Wicker", "Xylo", "Yonder", "Zinnia",
+    "Anvil", "Bluff", "Cypress", "Dune", "Eddy", "Flint", "Grove", "Hearth", "Isle", "Juno",
+    "Keystone", "Lode", "Mistral", "Nova", "Onyx", "Pinnacle", "Quay", "Rivet", "Spruce", "Tundra",
 )
 NAME_TAILS = (
-    "Ledger", "Health", "Logistics", "Labs", "Freight", "Analytics", "Bank", "Energy", "Foods",
-    "Robotics", "Insurance", "Learning", "Payments", "Retail", "Mobility", "Systems", "Works",
-    "Clinics", "Markets", "Security", "Media", "Travel", "Homes", "Biotech",
+    "Labs", "Systems", "Works", "Group", "Technologies", "Digital", "Cloud", "Networks", "Software",
+    "Dynamics", "Industries", "Ventures", "Interactive", "Platforms", "Company", "Collective",
 )
 
 INDUSTRIES = (
@@ -118,15 +121,15 @@ SIGNALS = (
     {"topic": "a migration to Kubernetes", "cues": ["Kubernetes"]},
     {"topic": "a second product line", "cues": ["second product"]},
     {"topic": "a data warehouse rebuild", "cues": ["warehouse"]},
-    {"topic": "an on-call rota being set up", "cues": ["on-call"]},
+    {"topic": "a new on-call rota", "cues": ["on-call"]},
     {"topic": "a move to a monorepo", "cues": ["monorepo"]},
     {"topic": "an expansion into Europe", "cues": ["Europe"]},
     {"topic": "a search feature built on embeddings", "cues": ["embeddings"]},
     {"topic": "a security certification effort", "cues": ["certification"]},
     {"topic": "a freeze on permanent hiring", "cues": ["freeze"]},
-    {"topic": "a platform team being formed", "cues": ["platform team"]},
+    {"topic": "a new platform team", "cues": ["platform team"]},
     {"topic": "a partner integration program", "cues": ["partner integration"]},
-    {"topic": "a legacy PHP service being retired", "cues": ["PHP"]},
+    {"topic": "retiring a legacy PHP service", "cues": ["PHP"]},
     {"topic": "an in-house model evaluation effort", "cues": ["model evaluation"]},
 )
 

@@ -1,0 +1,72 @@
+"""Validity experiment: memgap's verdict on two data sets whose right answer is known, 3 seeds each.
+
+`learnable` must come out `generalizes`, `memorizable` must come out `memorizes-families`.
+Writes benchmarks/results/validity.md. Runs the embedded model on the CPU: about 20 to 30 minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from validity_data import make_rows  # noqa: E402
+
+from memgap.config import load_config  # noqa: E402
+from memgap.data.io import write_jsonl  # noqa: E402
+from memgap.pipeline import run_audit  # noqa: E402
+
+EXPECTED = {"learnable": "generalizes", "memorizable": "memorizes-families"}
+SCORERS = {"learnable": "scorers:house_format", "memorizable": "scorers:code_recall"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--out", default="runs/validity")
+    parser.add_argument("--results", default=str(HERE.parent / "results" / "validity.md"))
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    out = Path(args.out)
+    lines = [
+        "| data set | seed | expected | verdict | score lift seen [95% CI] | score lift unseen [95% CI] | gap (p) | minutes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    all_right = True
+    for kind in ("learnable", "memorizable"):
+        data = write_jsonl(out / f"{kind}.jsonl", make_rows(kind, seed=0))
+        for seed in seeds:
+            started = time.perf_counter()
+            config = load_config(overrides={
+                "seed": seed, "out": str(out / f"{kind}-seed{seed}"), "data.path": str(data),
+                "evaluation.scorer": SCORERS[kind], "evaluation.max_new_tokens": 24,
+                "evaluation.membership_train_rows": 24, "split.max_train_rows": 128,
+                "split.max_holdout_items": 24, "training.epochs": 3.0, "model.max_length": 128,
+                "stats.n_resamples": 4000,
+            })
+            audit = run_audit(config, progress=False)
+            label = audit["verdict"]["label"]
+            all_right &= label == EXPECTED[kind]
+            seen, unseen = audit["lifts"]["score"]["seen"], audit["lifts"]["score"]["unseen"]
+            gap = audit["gap"]["score"]
+            lines.append(
+                f"| {kind} | {seed} | {EXPECTED[kind]} | **{label}** | {seen['delta']:+.3f} [{seen['ci_low']:+.3f}, {seen['ci_high']:+.3f}] "
+                f"| {unseen['delta']:+.3f} [{unseen['ci_low']:+.3f}, {unseen['ci_high']:+.3f}] | {gap['delta']:+.3f} ({gap['p_value']:.3g}) "
+                f"| {(time.perf_counter() - started) / 60:.1f} |"
+            )
+            print(lines[-1], flush=True)
+    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.results).write_text(
+        "Validity experiment (`make validity`): verdicts on data sets with a known answer, embedded model, CPU.\n\n"
+        + "\n".join(lines) + "\n"
+    )
+    print(json.dumps({"all_verdicts_right": all_right}))
+    return 0 if all_right else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Giving every record a family: the declared field, or inferred near-duplicate groups."""
+from __future__ import annotations
+
+from memgap.data.records import Record
+from memgap.errors import MemgapError
+from memgap.families.inference import infer_families
+
+
+def assign_families(
+    records: list[Record], *, infer: bool, family_field: str = "family", seed: int = 0
+) -> tuple[list[Record], str]:
+    """Records with `family` set, and where the families came from (`declared` or `inferred`)."""
+    if infer:
+        labels = infer_families([record.full_text for record in records], seed=seed)
+        return [record.with_family(label) for record, label in zip(records, labels)], "inferred"
+    for record in records:
+        if record.family in (None, ""):
+            raise MemgapError(
+                f"record '{record.id}' has no family in field '{family_field}'; "
+                "pass --family-field NAME for another column, or --infer to infer families"
+            )
+    return list(records), "declared"

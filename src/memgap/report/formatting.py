@@ -1,0 +1,144 @@
+"""Numbers and text as the report prints them, and escaping for Markdown and HTML.
+
+HTML escaping is Jinja2's autoescape plus markupsafe for the pieces built here (highlighted
+generations). Markdown has no autoescape, so every value printed into report.md passes through
+`md_escape` unless it is a `MarkdownText` built from escaped pieces.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from markupsafe import Markup, escape
+
+
+class MarkdownText(str):
+    """Markdown that is already escaped (built from `md_escape`d pieces); printed as is."""
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
+# What would start a heading, list item or rule at the beginning of a line (a marker followed by a space).
+_MD_LINE_START = re.compile(r"^([ \t]*)(#{1,6}(?=\s|$)|[+\-](?=\s|$)|\d{1,9}[.)](?=\s|$)|[=\-]+[ \t]*$)", re.MULTILINE)
+
+
+def md_escape(value: Any) -> str:
+    """Text that Markdown shows literally: HTML special characters as entities, Markdown syntax backslashed."""
+    if isinstance(value, MarkdownText):
+        return value
+    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_LINE_START.sub(_escape_marker, text)
+
+
+def _escape_marker(match: re.Match) -> str:
+    lead, marker = match.group(1), match.group(2)
+    if marker[0].isdigit():  # "1. " -> "1\. ": only punctuation may be backslash-escaped
+        return lead + marker[:-1] + "\\" + marker[-1]
+    return lead + "\\" + marker
+
+
+def md_cell(value: Any) -> MarkdownText:
+    """A value for a Markdown table cell: escaped, on one line."""
+    return MarkdownText(" ".join(md_escape(value).splitlines()) or " ")
+
+
+def is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def number(x: Any, digits: int = 3) -> str:
+    """A plain number: integers with separators, floats to `digits` significant digits; '—' for none."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return f"{x:,}"
+    if isinstance(x, float):
+        if x == 0:
+            return "0"
+        if not math.isfinite(x):
+            return str(x)
+        if abs(x) >= 1000:
+            return f"{x:,.0f}"
+        return f"{x:.{digits}g}" if abs(x) < 1e-3 else f"{x:.{max(digits - 1 - int(math.floor(math.log10(abs(x)))), 0)}f}"
+    return str(x)
+
+
+def signed(x: Any) -> str:
+    """A lift or difference with its sign."""
+    if not is_number(x):
+        return "—"
+    x = float(x)
+    return f"{x:+.2f}" if x == 0 or abs(x) >= 0.095 else f"{x:+.3f}"
+
+
+def interval(s: dict | None) -> str:
+    if not isinstance(s, dict) or not is_number(s.get("ci_low")) or not is_number(s.get("ci_high")):
+        return "—"
+    return f"{signed(s['ci_low'])} to {signed(s['ci_high'])}"
+
+
+def p_value(p: Any) -> str:
+    if not is_number(p):
+        return "—"
+    if p < 0.0001:
+        return "< 0.0001"
+    return f"{p:.2g}" if p < 0.01 else f"{p:.2f}"
+
+
+def percent(rate: Any) -> str:
+    return f"{100 * rate:.1f} %" if is_number(rate) else "—"
+
+
+def copied_pieces(text: str, spans: Sequence[Any]) -> list[tuple[str, bool]]:
+    """Split `text` into (piece, copied) runs from [start, end) character spans; bad spans are dropped, overlaps merged."""
+    cleaned = []
+    for span in spans or ():
+        if isinstance(span, (list, tuple)) and len(span) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in span):
+            start, end = max(0, span[0]), min(len(text), span[1])
+            if start < end:
+                cleaned.append((start, end))
+    merged: list[list[int]] = []
+    for start, end in sorted(cleaned):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces, position = [], 0
+    for start, end in merged:
+        if position < start:
+            pieces.append((text[position:start], False))
+        pieces.append((text[start:end], True))
+        position = end
+    if position < len(text):
+        pieces.append((text[position:], False))
+    return pieces
+
+
+def highlight_html(text: str, spans: Sequence[Any]) -> Markup:
+    """The generation as HTML with copied spans in <mark>, every piece escaped."""
+    return Markup("").join(
+        Markup("<mark>{}</mark>").format(piece) if copied else escape(piece)
+        for piece, copied in copied_pieces(text, spans)
+    )
+
+
+def highlight_md(text: str, spans: Sequence[Any]) -> MarkdownText:
+    """The generation as a Markdown block quote with copied spans in bold, every piece escaped."""
+    out = []
+    for piece, copied in copied_pieces(text, spans):
+        if not copied:
+            out.append(md_escape(piece))
+            continue
+        # Bold must not cross a line break or start/end with a space, or Markdown ignores it.
+        lines = []
+        for line in piece.split("\n"):
+            core = line.strip()
+            lead, trail = line[: len(line) - len(line.lstrip())], line[len(line.rstrip()):]
+            lines.append(f"{lead}**{md_escape(core)}**{trail}" if core else line)
+        out.append("\n".join(lines))
+    body = "".join(out) or " "
+    return MarkdownText("\n".join("> " + line for line in body.split("\n")))

@@ -1,0 +1,297 @@
+"""The report's figures as small, deterministic PNG bytes (matplotlib, Agg, no pyplot state).
+
+Each function takes plain data (dicts and rows as read from the run folder) and returns PNG bytes,
+or None when the data hold nothing to draw. Labels are drawn as plain text (no mathtext), so a
+family name with `$` in it is shown as written.
+"""
+from __future__ import annotations
+
+import io
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+HOLDOUT_COLOURS = {"seen": "#d9822b", "unseen": "#2b7bb9"}
+GROUP_COLOURS = {"attention": "#2b7bb9", "mlp": "#d9822b"}
+_STYLE = {
+    "text.parse_math": False,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "memgap",
+}
+MAX_NAMED_FAMILIES = 30  # above this, per-family lifts are drawn by rank instead of by name
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    # An Agg canvas of its own: no pyplot, so a user's notebook backend and figure list stay untouched.
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    # No Software/date metadata: the same data give byte-identical files.
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _styled(function):
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(_STYLE):
+            return function(*args, **kwargs)
+
+    wrapper.__name__ = function.__name__
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+@_styled
+def lifts_figure(lifts: dict[str, dict[str, dict]], metric_titles: dict[str, str], gaps: dict[str, dict] | None = None) -> bytes | None:
+    """Lift with its confidence interval on the seen and unseen hold-out, one panel per metric."""
+    metrics = [m for m in lifts if isinstance(lifts[m], dict)]
+    if not metrics:
+        return None
+    fig = _new_figure(3.0 * len(metrics) + 0.6, 2.6)
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    for ax, metric in zip(axes, metrics):
+        rows = [("seen\nfamilies", lifts[metric].get("seen"), HOLDOUT_COLOURS["seen"]),
+                ("unseen\nfamilies", lifts[metric].get("unseen"), HOLDOUT_COLOURS["unseen"])]
+        gap = (gaps or {}).get(metric)
+        if isinstance(gap, dict):
+            rows.append(("gap", gap, "#777777"))
+        for x, (name, s, colour) in enumerate(rows):
+            if not isinstance(s, dict) or not _finite(s.get("delta")):
+                continue
+            low, high = s.get("ci_low"), s.get("ci_high")
+            if _finite(low) and _finite(high):
+                ax.errorbar([x], [s["delta"]], yerr=[[s["delta"] - low], [high - s["delta"]]], fmt="o",
+                            color=colour, capsize=4, markersize=6, linewidth=1.6)
+            else:
+                ax.plot([x], [s["delta"]], "o", color=colour)
+        ax.axhline(0, color="#444444", linewidth=0.8)
+        ax.set_xticks(range(len(rows)), [name for name, _, _ in rows])
+        ax.set_xlim(-0.5, len(rows) - 0.5)
+        ax.set_title(metric_titles.get(metric, metric))
+        ax.set_ylabel("lift (adapter better ↑)")
+    return _png(fig)
+
+
+@_styled
+def per_family_figure(rows: Sequence[dict], title: str) -> bytes | None:
+    """Each family's lift, seen and unseen families in their colours, sorted by lift."""
+    rows = [r for r in rows if isinstance(r, dict) and _finite(r.get("lift"))]
+    if not rows:
+        return None
+    rows = sorted(rows, key=lambda r: (r["lift"], str(r.get("family"))))
+    named = len(rows) <= MAX_NAMED_FAMILIES
+    height = max(2.4, 0.17 * len(rows) + 0.8) if named else 2.8
+    fig = _new_figure(6.4, height)
+    ax = fig.subplots()
+    colours = [HOLDOUT_COLOURS.get(r.get("holdout"), "#777777") for r in rows]
+    positions = range(len(rows))
+    if named:
+        ax.barh(list(positions), [r["lift"] for r in rows], color=colours, height=0.7)
+        ax.set_yticks(list(positions), [_short(str(r.get("family")), 28) for r in rows], fontsize=7)
+        ax.axvline(0, color="#444444", linewidth=0.8)
+        ax.set_xlabel("lift (adapter better →)")
+    else:
+        ax.scatter(list(positions), [r["lift"] for r in rows], c=colours, s=10)
+        ax.axhline(0, color="#444444", linewidth=0.8)
+        ax.set_xlabel("families, sorted by lift")
+        ax.set_ylabel("lift")
+    for holdout, colour in HOLDOUT_COLOURS.items():
+        ax.scatter([], [], color=colour, label=f"{holdout} families", marker="s")
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.set_title(title)
+    return _png(fig)
+
+
+def gradient_shares(rows: Sequence[dict]) -> tuple[list[int], list[str], list[list[float]]]:
+    """Share of the total squared gradient norm per (layer, module), summed over steps and LoRA matrices."""
+    totals: dict[tuple[int, str], float] = defaultdict(float)
+    groups: dict[str, str] = {}
+    for row in rows:
+        totals[(row["layer"], row["module"])] += row["norm"] ** 2
+        groups.setdefault(row["module"], row["group"])
+    grand = sum(totals.values()) or 1.0
+    layers = sorted({layer for layer, _ in totals})
+    modules = sorted(groups, key=lambda m: (groups[m] != "attention", groups[m], _MODULE_ORDER.get(m, 99), m))
+    shares = [[totals.get((layer, module), 0.0) / grand for module in modules] for layer in layers]
+    return layers, modules, shares
+
+
+_MODULE_ORDER = {name: i for i, name in enumerate(
+    ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"))}
+
+
+@_styled
+def gradient_heatmap(rows: Sequence[dict]) -> bytes | None:
+    """Where training pressure went: share of squared gradient norm per layer and module."""
+    if not rows:
+        return None
+    layers, modules, shares = gradient_shares(rows)
+    fig = _new_figure(max(4.0, 0.6 * len(modules) + 1.8), max(2.2, 0.22 * len(layers) + 1.2))
+    ax = fig.subplots()
+    image = ax.imshow(shares, aspect="auto", cmap="viridis", origin="lower", interpolation="nearest")
+    ax.set_xticks(range(len(modules)), [_short(m, 12) for m in modules], rotation=30, ha="right")
+    step = max(1, len(layers) // 12)
+    ax.set_yticks(range(0, len(layers), step), [str(layers[i]) for i in range(0, len(layers), step)])
+    ax.set_ylabel("layer")
+    ax.set_title("share of squared gradient norm")
+    fig.colorbar(image, ax=ax, shrink=0.85)
+    return _png(fig)
+
+
+@_styled
+def group_share_figure(rows: Sequence[dict]) -> bytes | None:
+    """Share of squared gradient norm per module group (attention, MLP) at each logged step."""
+    if not rows:
+        return None
+    by_step: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for row in rows:
+        by_step[row["step"]][row["group"]] += row["norm"] ** 2
+    steps = sorted(by_step)
+    groups = sorted({g for per_group in by_step.values() for g in per_group})
+    fig = _new_figure(5.2, 2.4)
+    ax = fig.subplots()
+    for group in groups:
+        shares = [by_step[s][group] / (sum(by_step[s].values()) or 1.0) for s in steps]
+        ax.plot(steps, shares, label=group, color=GROUP_COLOURS.get(group), linewidth=1.6)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("share")
+    ax.set_title("attention vs MLP share over training")
+    ax.legend(frameon=False, fontsize=8)
+    return _png(fig)
+
+
+@_styled
+def update_norms_figure(rows: Sequence[dict]) -> bytes | None:
+    """Realised LoRA update per layer: relative norm and effective rank, one line per module."""
+    if not rows:
+        return None
+    modules = sorted({r["module"] for r in rows}, key=lambda m: (_MODULE_ORDER.get(m, 99), m))
+    fig = _new_figure(6.4, 2.5)
+    left, right = fig.subplots(1, 2)
+    for module in modules:
+        mine = sorted((r for r in rows if r["module"] == module), key=lambda r: r["layer"])
+        layers = [r["layer"] for r in mine]
+        left.plot(layers, [r["relative_norm"] for r in mine], marker="o", markersize=3, linewidth=1.2, label=_short(module, 12))
+        right.plot(layers, [r["effective_rank"] for r in mine], marker="o", markersize=3, linewidth=1.2)
+    left.set_title("‖ΔW‖ / ‖W‖")
+    right.set_title("effective rank of ΔW")
+    for ax in (left, right):
+        ax.set_xlabel("layer")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    left.legend(fontsize=6, frameon=False, ncol=2)
+    return _png(fig)
+
+
+@_styled
+def loss_curve(log_history: Sequence[dict]) -> bytes | None:
+    """Training loss (and evaluation loss, if logged) against the optimizer step."""
+    train = [(r["step"], r["loss"]) for r in log_history if _finite(r.get("step")) and _finite(r.get("loss"))]
+    evaluation = [(r["step"], r["eval_loss"]) for r in log_history if _finite(r.get("step")) and _finite(r.get("eval_loss"))]
+    if not train and not evaluation:
+        return None
+    fig = _new_figure(5.2, 2.4)
+    ax = fig.subplots()
+    if train:
+        ax.plot(*zip(*train), color="#2b7bb9", linewidth=1.6, label="training loss")
+    if evaluation:
+        ax.plot(*zip(*evaluation), color="#d9822b", linewidth=1.6, marker="o", markersize=3, label="evaluation loss")
+    ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("loss")
+    ax.set_title("training loss")
+    ax.legend(frameon=False, fontsize=8)
+    return _png(fig)
+
+
+@_styled
+def family_sizes_figure(sizes: Sequence[int]) -> bytes | None:
+    """How many families have each size (rows per family)."""
+    sizes = [int(s) for s in sizes if _finite(s) and s > 0]
+    if not sizes:
+        return None
+    counts: dict[int, int] = defaultdict(int)
+    for size in sizes:
+        counts[size] += 1
+    fig = _new_figure(5.2, 2.3)
+    ax = fig.subplots()
+    xs = sorted(counts)
+    ax.bar(xs, [counts[x] for x in xs], color="#2b7bb9", width=0.8)
+    ax.set_xlabel("rows per family")
+    ax.set_ylabel("families")
+    ax.set_title(f"family sizes ({len(sizes)} families, {sum(sizes)} rows)")
+    return _png(fig)
+
+
+@_styled
+def membership_roc_figure(curves: dict[str, tuple[Sequence[float], Sequence[float]]], aucs: dict[str, float]) -> bytes | None:
+    """ROC of the membership probe (training rows vs held-out rows), one curve per model."""
+    curves = {name: c for name, c in curves.items() if len(c[0]) >= 2 and len(c[0]) == len(c[1])}
+    if not curves:
+        return None
+    fig = _new_figure(3.4, 3.0)
+    ax = fig.subplots()
+    colours = {"adapter": "#d9822b", "base": "#2b7bb9"}
+    for name, (fpr, tpr) in curves.items():
+        label = name if name not in aucs else f"{name} (AUC {aucs[name]:.2f})"
+        ax.plot(fpr, tpr, linewidth=1.6, label=label, color=colours.get(name))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="#999999", linewidth=0.8)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title("membership inference")
+    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    return _png(fig)
+
+
+@_styled
+def compare_lifts_figure(runs: Sequence[tuple[str, dict]], metric: str, title: str) -> bytes | None:
+    """Lifts of two (or more) runs side by side on both hold-outs, for one metric."""
+    fig = _new_figure(5.2, 2.6)
+    ax = fig.subplots()
+    drawn = False
+    width = 0.8 / max(1, len(runs))
+    palette = ["#2b7bb9", "#d9822b", "#5a9e4b", "#8e5ea2"]
+    for index, (name, lifts) in enumerate(runs):
+        for x, holdout in enumerate(("seen", "unseen")):
+            s = ((lifts or {}).get(metric) or {}).get(holdout)
+            if not isinstance(s, dict) or not _finite(s.get("delta")):
+                continue
+            position = x - 0.4 + width * (index + 0.5)
+            low, high = s.get("ci_low"), s.get("ci_high")
+            yerr = [[s["delta"] - low], [high - s["delta"]]] if _finite(low) and _finite(high) else None
+            ax.errorbar([position], [s["delta"]], yerr=yerr, fmt="o", capsize=4, color=palette[index % len(palette)],
+                        label=_short(name, 30) if x == 0 else None)
+            drawn = True
+    if not drawn:
+        return None
+    ax.axhline(0, color="#444444", linewidth=0.8)
+    ax.set_xticks([0, 1], ["seen\nfamilies", "unseen\nfamilies"])
+    ax.set_xlim(-0.6, 1.6)
+    ax.set_ylabel("lift")
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    return _png(fig)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

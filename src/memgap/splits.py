@@ -1,0 +1,254 @@
+"""Train / hold-out splits: random, grouped by family, and nested (seen vs unseen families).
+
+A random split puts siblings of training rows in the hold-out, so a hold-out score measures recall
+of the augmentation family as much as the behaviour. A grouped split keeps each family on one side.
+The nested split is the one an audit needs: unseen families held out whole, plus a few members of
+each training family held out, so the lift on seen families can be compared with the lift on unseen
+ones. Every splitter is deterministic for a seed and keeps the input order inside each part;
+`check_split` states the invariants all of them keep.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedGroupKFold
+
+from memgap.data.io import records_to_rows, write_jsonl
+from memgap.data.records import Record
+from memgap.errors import MemgapError
+
+
+@dataclass(frozen=True)
+class HoldoutSplit:
+    """A two-way split (random or grouped)."""
+
+    train: list[Record]
+    holdout: list[Record]
+    strategy: str
+    seed: int
+    parameters: dict = field(default_factory=dict)
+
+    def parts(self) -> dict[str, list[Record]]:
+        return {"train": self.train, "holdout": self.holdout}
+
+
+@dataclass(frozen=True)
+class NestedSplit:
+    """Training rows, held-out members of training families, and held-out whole families."""
+
+    train: list[Record]
+    seen_holdout: list[Record]
+    unseen_holdout: list[Record]
+    seed: int = 0
+    parameters: dict = field(default_factory=dict)
+    strategy: str = "nested"
+
+    def parts(self) -> dict[str, list[Record]]:
+        return {"train": self.train, "seen_holdout": self.seen_holdout, "unseen_holdout": self.unseen_holdout}
+
+
+def random_split(records: Sequence[Record], holdout: float = 0.3, seed: int = 0) -> HoldoutSplit:
+    """Rows split at random, ignoring families (the leaky baseline)."""
+    _check_fraction(holdout, "holdout")
+    if len(records) < 2:
+        raise MemgapError(f"cannot split {len(records)} row(s): need at least 2")
+    splitter = ShuffleSplit(n_splits=1, test_size=_held_out_count(holdout, len(records)), random_state=seed)
+    train_index, holdout_index = _one_split(splitter, np.zeros(len(records)))
+    return HoldoutSplit(
+        *_take(records, train_index, holdout_index), strategy="random", seed=seed, parameters={"holdout": holdout}
+    )
+
+
+def grouped_split(
+    records: Sequence[Record], holdout: float = 0.3, seed: int = 0, stratify: str | None = None
+) -> HoldoutSplit:
+    """Whole families held out (that share of families, at least 1, leaving 1); `stratify` names a row field whose
+    class balance the hold-out should keep (then the hold-out is one of round(1/holdout) folds)."""
+    _check_fraction(holdout, "holdout")
+    groups = _family_codes(records)
+    if stratify is None:
+        n_holdout = _held_out_count(holdout, int(groups.max()) + 1)
+        splitter = GroupShuffleSplit(n_splits=1, test_size=n_holdout, random_state=seed)
+        train_index, holdout_index = _one_split(splitter, np.zeros(len(records)), groups=groups)
+    else:
+        labels = _stratify_labels(records, stratify)
+        n_folds = max(2, round(1 / holdout))
+        if groups.max() + 1 < n_folds:
+            raise MemgapError(f"stratified hold-out of {holdout} needs at least {n_folds} families, found {groups.max() + 1}")
+        splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        train_index, holdout_index = _one_split(splitter, np.zeros(len(records)), labels, groups)
+    _require_sides(train_index, holdout_index, "grouped")
+    return HoldoutSplit(
+        *_take(records, train_index, holdout_index),
+        strategy="grouped",
+        seed=seed,
+        parameters={"holdout": holdout, "stratify": stratify},
+    )
+
+
+def nested_split(
+    records: Sequence[Record], unseen_fraction: float = 0.3, seen_per_family: int = 1, seed: int = 0
+) -> NestedSplit:
+    """Unseen families held out whole (that fraction of families, at least 1), then `seen_per_family`
+    member(s) held out of each training family with >= 2 members; the rest is training data."""
+    _check_fraction(unseen_fraction, "unseen_fraction")
+    if seen_per_family < 1:
+        raise MemgapError(f"seen_per_family must be at least 1, got {seen_per_family}")
+    groups = _family_codes(records)
+    n_families = int(groups.max()) + 1
+    n_unseen = _held_out_count(unseen_fraction, n_families)
+    splitter = GroupShuffleSplit(n_splits=1, test_size=n_unseen, random_state=seed)
+    train_family_rows, unseen_index = _one_split(splitter, np.zeros(len(records)), groups=groups)
+    rng = np.random.default_rng(seed)
+    seen_index = []
+    train_groups = groups[train_family_rows]
+    order = np.argsort(train_groups, kind="stable")
+    boundaries = np.flatnonzero(np.diff(train_groups[order])) + 1
+    for members in np.split(train_family_rows[order], boundaries):
+        if len(members) >= 2:
+            take = min(seen_per_family, len(members) - 1)  # a seen family keeps a member in training
+            seen_index.extend(rng.choice(members, size=take, replace=False).tolist())
+    if not seen_index:
+        raise MemgapError(
+            "no training family has 2 or more rows, so nothing can be held out of a seen family; "
+            "families look like singletons (check the family field, or lower the inference threshold)"
+        )
+    seen_index = np.sort(np.asarray(seen_index, dtype=np.int64))
+    train_index = np.setdiff1d(train_family_rows, seen_index)
+    return NestedSplit(
+        train=[records[i] for i in train_index],
+        seen_holdout=[records[i] for i in seen_index],
+        unseen_holdout=[records[i] for i in np.sort(unseen_index)],
+        seed=seed,
+        parameters={"unseen_fraction": unseen_fraction, "seen_per_family": seen_per_family},
+    )
+
+
+def check_split(records: Sequence[Record], split: HoldoutSplit | NestedSplit) -> None:
+    """Raise ValueError unless every row lands in exactly one part and no family crosses sides
+    (grouped: train and hold-out disjoint; nested: seen families within training families and
+    unseen families disjoint from them). One checker for every splitter."""
+    parts = split.parts()
+    placed = [record.id for part in parts.values() for record in part]
+    expected = sorted(record.id for record in records)
+    if sorted(placed) != expected:
+        raise ValueError(f"{split.strategy} split places {len(placed)} rows for {len(expected)} (lost or repeated rows)")
+    if split.strategy == "random":
+        return
+    families = {name: {record.family for record in part} for name, part in parts.items()}
+    if split.strategy == "grouped" and families["train"] & families["holdout"]:
+        raise ValueError(f"families on both sides: {sorted(families['train'] & families['holdout'])[:5]}")
+    if split.strategy == "nested":
+        if not families["seen_holdout"] <= families["train"]:
+            raise ValueError(f"seen hold-out families missing from train: {sorted(families['seen_holdout'] - families['train'])[:5]}")
+        leaked = families["unseen_holdout"] & (families["train"] | families["seen_holdout"])
+        if leaked:
+            raise ValueError(f"unseen families also seen: {sorted(leaked)[:5]}")
+
+
+def write_split(
+    split: HoldoutSplit | NestedSplit,
+    out_dir: str | os.PathLike[str],
+    *,
+    input_sha256: str | None = None,
+    family_field: str = "family",
+) -> dict:
+    """Write each part as `<part>.jsonl` and `manifest.json` (rows, families and SHA-256 per file,
+    input SHA-256, seed, strategy) into `out_dir`; byte-identical for the same split."""
+    out_dir = Path(out_dir)
+    files = {}
+    for name, part in split.parts().items():
+        path = write_jsonl(out_dir / f"{name}.jsonl", records_to_rows(part, family_field=family_field))
+        files[f"{name}.jsonl"] = {
+            "rows": len(part),
+            "families": len({record.family for record in part if record.family is not None}),
+            "sha256": file_sha256(path),
+        }
+    manifest = {
+        "strategy": split.strategy,
+        "seed": split.seed,
+        "parameters": split.parameters,
+        "input_sha256": input_sha256,
+        "files": files,
+    }
+    _write_json_atomic(out_dir / "manifest.json", manifest)
+    return manifest
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json_atomic(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(payload, stream, indent=2, sort_keys=True)
+            stream.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _held_out_count(fraction: float, n_units: int) -> int:
+    """Rows or families to hold out: the rounded share, at least 1, leaving at least 1 to train."""
+    return min(max(1, round(fraction * n_units)), n_units - 1)
+
+
+def _check_fraction(value: float, name: str) -> None:
+    if not 0.0 < value < 1.0:
+        raise MemgapError(f"{name} must lie strictly between 0 and 1, got {value}")
+
+
+def _family_codes(records: Sequence[Record]) -> np.ndarray:
+    missing = [record.id for record in records if record.family in (None, "")]
+    if missing:
+        raise MemgapError(
+            f"{len(missing)} row(s) have no family (first: '{missing[0]}'); "
+            "pass --family-field NAME, or --infer to infer families"
+        )
+    _, codes = np.unique(np.asarray([record.family for record in records], dtype=object).astype(str), return_inverse=True)
+    if len(codes) == 0 or codes.max() < 1:
+        found = 0 if len(codes) == 0 else 1
+        raise MemgapError(f"a family split needs at least 2 families, found {found}; use --strategy random or --infer")
+    return codes
+
+
+def _stratify_labels(records: Sequence[Record], field_name: str) -> np.ndarray:
+    labels = []
+    for record in records:
+        if field_name not in record.row or record.row[field_name] in (None, ""):
+            raise MemgapError(f"record '{record.id}' has no value to stratify on", where=f"field '{field_name}'")
+        labels.append(str(record.row[field_name]))
+    return np.asarray(labels)
+
+
+def _one_split(splitter, features, labels=None, groups=None) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        train_index, holdout_index = next(splitter.split(features, labels, groups))
+    except ValueError as error:  # sklearn refuses sizes that leave a side empty
+        raise MemgapError(f"cannot make this split: {error}") from None
+    _require_sides(train_index, holdout_index, type(splitter).__name__)
+    return np.sort(train_index), np.sort(holdout_index)
+
+
+def _require_sides(train_index: np.ndarray, holdout_index: np.ndarray, what: str) -> None:
+    if len(train_index) == 0 or len(holdout_index) == 0:
+        raise MemgapError(f"{what} split leaves one side empty; use more rows or families, or another hold-out size")
+
+
+def _take(records: Sequence[Record], train_index: np.ndarray, holdout_index: np.ndarray):
+    return [records[i] for i in train_index], [records[i] for i in holdout_index]

@@ -1,0 +1,92 @@
+"""`memgap families`, `leakage` and `split` in-process: reports, files, exit statuses."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from augmenter import planted_rows
+from memgap.cli import main
+
+
+def write_rows(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return str(path)
+
+
+@pytest.fixture
+def data(tmp_path):
+    return write_rows(tmp_path / "data.jsonl", planted_rows(40, min_size=2, max_size=5, seed=21))
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("memgap: error:")
+    return err[0]
+
+
+def test_families_json_report_and_inferred_output(data, tmp_path, capsys):
+    out = tmp_path / "labelled.jsonl"
+    assert main(["families", data, "--infer", "--out", str(out), "--write-field", "inferred_family", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert report["rows"] == len(rows) and report["family_source"] == "inferred"
+    assert report["agreement"]["adjusted_rand_index"] == pytest.approx(
+        adjusted_rand_score([r["family"] for r in rows], [r["inferred_family"] for r in rows])
+    )
+    assert report["agreement"]["adjusted_rand_index"] >= 0.9
+    assert report["similarity"]["within_family"]["mean"] > report["similarity"]["between_family"]["mean"]
+
+
+def test_families_text_report(data, capsys):
+    assert main(["families", data]) == 0
+    out = capsys.readouterr().out
+    assert "40 families (declared)" in out and "effective number of families" in out
+
+
+def test_missing_family_field_without_infer(data, capsys):
+    assert_exit(["families", data, "--family-field", "topic"], 2)
+    assert "--infer" in one_error_line(capsys)
+
+
+def test_missing_file(tmp_path, capsys):
+    assert_exit(["families", str(tmp_path / "nope.jsonl")], 2)
+    assert "no such file" in one_error_line(capsys)
+
+
+def test_split_refuses_one_family(tmp_path, capsys):
+    rows = [{"id": f"r{i}", "prompt": "p", "completion": f"c{i}", "family": "only"} for i in range(6)]
+    path = write_rows(tmp_path / "one.jsonl", rows)
+    assert_exit(["split", path, "--strategy", "grouped", "--out", str(tmp_path / "split")], 2)
+    assert "at least 2 families" in one_error_line(capsys)
+
+
+def test_split_writes_nested_files_byte_identically(data, tmp_path, capsys):
+    for folder in ("a", "b"):
+        assert main(["split", data, "--strategy", "nested", "--seed", "3", "--out", str(tmp_path / folder)]) == 0
+    for name in ("train.jsonl", "seen_holdout.jsonl", "unseen_holdout.jsonl", "manifest.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert sum(entry["rows"] for entry in manifest["files"].values()) == sum(1 for _ in open(data))
+    assert len(manifest["input_sha256"]) == 64
+
+
+def test_leakage_gate(data, tmp_path, capsys):
+    assert main(["split", data, "--strategy", "random", "--out", str(tmp_path / "random")]) == 0
+    assert main(["split", data, "--strategy", "grouped", "--out", str(tmp_path / "grouped")]) == 0
+    capsys.readouterr()
+    leaky = ["leakage", "--train", str(tmp_path / "random/train.jsonl"), "--eval", str(tmp_path / "random/holdout.jsonl")]
+    clean = ["leakage", "--train", str(tmp_path / "grouped/train.jsonl"), "--eval", str(tmp_path / "grouped/holdout.jsonl")]
+    assert main([*leaky, "--fail-above", "0.1"]) == 1
+    assert main([*clean, "--fail-above", "0.1"]) == 0
+    assert main([*leaky, "--infer", "--fail-above", "0.1"]) == 1
+    capsys.readouterr()
+    assert main([*clean, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["eval_rows_with_train_sibling"] == 0.0
+
+
+def assert_exit(argv, status):
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == status

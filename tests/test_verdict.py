@@ -1,0 +1,182 @@
+"""The verdict rules: each label from figures built for it, claims that quote their numbers, monotonicity."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fixtures.run_folder import audit_from_lifts, synthetic_audit
+from memgap.config import VerdictConfig
+from memgap.report.schema import validate_audit
+from memgap.verdict import LABELS, decide
+
+
+def signed(x: float) -> str:
+    return f"{x:+.2f}" if abs(x) >= 0.095 else f"{x:+.3f}"
+
+
+def test_generalizes_when_unseen_lift_is_clear_and_close_to_seen():
+    audit = audit_from_lifts(seen=(0.20, 0.03), unseen=(0.16, 0.03))
+    verdict = decide(audit, VerdictConfig())
+    unseen = audit["lifts"]["score"]["unseen"]
+    assert verdict["label"] == "generalizes"
+    assert signed(unseen["delta"]) in verdict["claim"]
+    assert f"{signed(unseen['ci_low'])} to {signed(unseen['ci_high'])}" in verdict["claim"]
+    assert f"{unseen['n_families']} families" in verdict["claim"]
+    assert "never saw" in verdict["claim"]
+    assert verdict["to_settle"] is None
+
+
+def test_memorizes_when_only_seen_families_improve():
+    audit = audit_from_lifts(seen=(0.26, 0.03), unseen=(0.02, 0.04))
+    verdict = decide(audit, VerdictConfig())
+    gap = audit["gap"]["score"]
+    assert verdict["label"] == "memorizes-families"
+    assert signed(audit["lifts"]["score"]["seen"]["delta"]) in verdict["claim"]
+    assert signed(gap["delta"]) in verdict["claim"]
+    assert "carries over" not in verdict["claim"]
+    assert verdict["to_settle"]
+
+
+def test_no_lift_when_neither_holdout_improves():
+    audit = audit_from_lifts(seen=(0.01, 0.03), unseen=(-0.01, 0.04))
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "no-lift"
+    assert signed(audit["lifts"]["score"]["unseen"]["delta"]) in verdict["claim"]
+    assert "no detectable improvement" in verdict["claim"]
+    # What the data cannot rule out is said too: the largest upper bound.
+    bound = max(audit["lifts"]["score"][h]["ci_high"] for h in ("seen", "unseen"))
+    assert signed(bound) in verdict["claim"]
+
+
+def test_no_lift_says_when_the_adapter_is_worse():
+    verdict = decide(audit_from_lifts(seen=(-0.2, 0.03), unseen=(-0.15, 0.03)), VerdictConfig())
+    assert verdict["label"] == "no-lift"
+    assert "significantly worse" in verdict["claim"]
+
+
+def test_inconclusive_when_the_gap_cannot_be_resolved_names_the_families_needed():
+    audit = audit_from_lifts(seen=(0.15, 0.05), unseen=(0.05, 0.06), families_needed=57)
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "inconclusive"
+    assert "cannot tell" in verdict["claim"]
+    assert "57 unseen families" in verdict["to_settle"]
+    assert "this audit has 12" in verdict["to_settle"]
+
+
+def test_inconclusive_without_power_still_says_what_would_settle_it():
+    audit = audit_from_lifts(seen=(0.15, 0.05), unseen=(0.05, 0.06), families_needed=None)
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "inconclusive"
+    assert "unseen famil" in verdict["to_settle"]
+
+
+def test_copying_well_above_base_turns_a_partial_transfer_into_memorization():
+    # Both lifts positive, gap positive, ratio above threshold: generalizes, unless the adapter copies siblings.
+    figures = dict(seen=(0.30, 0.02), unseen=(0.18, 0.02))
+    assert decide(audit_from_lifts(**figures, copy_rate=(0.05, 0.08)), VerdictConfig())["label"] == "generalizes"
+    copying = decide(audit_from_lifts(**figures, copy_rate=(0.05, 0.40)), VerdictConfig())
+    assert copying["label"] == "memorizes-families"
+    assert "35 percentage points" in copying["claim"]
+
+
+def test_a_significant_gap_is_stated_in_a_generalizes_claim():
+    audit = audit_from_lifts(seen=(0.30, 0.02), unseen=(0.18, 0.02))
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "generalizes"
+    assert "specific to those families" in verdict["claim"]
+
+
+def test_ratio_threshold_comes_from_the_config():
+    audit = audit_from_lifts(seen=(0.20, 0.02), unseen=(0.13, 0.02))  # ratio 0.65
+    assert decide(audit, VerdictConfig(min_generalization_ratio=0.5))["label"] == "generalizes"
+    assert decide(audit, VerdictConfig(min_generalization_ratio=0.7))["label"] != "generalizes"
+
+
+def test_secondary_metric_pointing_the_other_way_blocks_generalizes():
+    audit = audit_from_lifts(seen=(0.20, 0.03), unseen=(0.16, 0.03), nll=((0.3, 0.05), (-0.4, 0.05)))
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "inconclusive"
+    assert "other way" in verdict["claim"]
+
+
+def test_primary_metric_nll_is_decided_on_nll():
+    audit = audit_from_lifts(seen=(0.01, 0.03), unseen=(0.0, 0.03), nll=((0.5, 0.03), (0.02, 0.03)))
+    assert decide(audit, VerdictConfig())["label"] == "no-lift"
+    on_nll = decide(audit, VerdictConfig(primary_metric="nll"))
+    assert on_nll["label"] == "memorizes-families"
+    assert on_nll["primary_metric"] == "nll"
+    assert "NLL" in on_nll["claim"]
+
+
+def test_missing_lifts_give_inconclusive_not_a_crash():
+    verdict = decide({"lifts": {}}, VerdictConfig())
+    assert verdict["label"] == "inconclusive"
+    assert verdict["to_settle"]
+
+
+def test_decide_does_not_modify_the_audit_and_fits_the_schema():
+    audit = audit_from_lifts(seen=(0.26, 0.03), unseen=(0.02, 0.04))
+    before = copy.deepcopy(audit)
+    verdict = decide(audit, VerdictConfig())
+    assert audit == before
+    full, _ = synthetic_audit()
+    full["verdict"] = verdict
+    validate_audit(full)
+
+
+figures = st.tuples(
+    st.floats(-0.3, 0.5), st.floats(-0.3, 0.5), st.floats(0.005, 0.15), st.floats(0.005, 0.15),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(figures, st.floats(0.001, 0.4), st.floats(0.0, 0.5))
+def test_smaller_unseen_lift_never_moves_the_label_towards_generalizes(values, decrease, copy_rate):
+    seen, unseen, se_seen, se_unseen = values
+    config = VerdictConfig()
+    label = lambda u: decide(audit_from_lifts((seen, se_seen), (u, se_unseen), copy_rate=(0.05, copy_rate)), config)["label"]
+    before, after = label(unseen), label(unseen - decrease)
+    assert before in LABELS and after in LABELS
+    if before == "memorizes-families":
+        assert after == "memorizes-families"
+    if before != "generalizes":
+        assert after != "generalizes"
+
+
+@settings(max_examples=60, deadline=None)
+@given(figures, st.floats(0.0, 0.5), st.floats(0.0, 0.5))
+def test_more_copying_never_moves_the_label_away_from_memorizes(values, rate_a, rate_b):
+    seen, unseen, se_seen, se_unseen = values
+    low, high = sorted((rate_a, rate_b))
+    config = VerdictConfig()
+    label = lambda r: decide(audit_from_lifts((seen, se_seen), (unseen, se_unseen), copy_rate=(0.0, r)), config)["label"]
+    if label(low) == "memorizes-families":
+        assert label(high) == "memorizes-families"
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_every_label_is_reachable_and_its_claim_quotes_the_primary_lift(label):
+    cases = {
+        "generalizes": ((0.20, 0.03), (0.16, 0.03)),
+        "memorizes-families": ((0.26, 0.03), (0.02, 0.04)),
+        "no-lift": ((0.01, 0.03), (-0.01, 0.04)),
+        "inconclusive": ((0.15, 0.05), (0.05, 0.06)),
+    }
+    audit = audit_from_lifts(*cases[label])
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == label
+    assert signed(audit["lifts"]["score"]["unseen"]["delta"]) in verdict["claim"]
+    assert all(isinstance(reason, str) and reason for reason in verdict["reasons"])
+
+
+def test_undefined_ratio_leans_on_the_gap():
+    # Seen lift indistinguishable from zero: no ratio; a clear unseen lift with no seen-family excess generalizes.
+    audit = audit_from_lifts(seen=(0.05, 0.04), unseen=(0.15, 0.03))
+    assert audit["generalization_ratio"]["score"] is None
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "generalizes"
+    assert "% of its lift" not in verdict["claim"]
+    assert f"against {signed(0.05)}" in verdict["claim"]
