@@ -41,3 +41,16 @@ def test_bad_config_names_key_and_file(tmp_path, text, expected):
 def test_missing_config_file(tmp_path):
     with pytest.raises(MemgapError, match="no such config file"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_size_presets_cap_only_quick_runs_and_the_bundled_data():
+    from memgap.config import BUNDLED_DATA_OVERRIDES
+
+    bundled = load_config()
+    assert bundled.split.max_train_rows == BUNDLED_DATA_OVERRIDES["split.max_train_rows"]
+    users = load_config(overrides={"data.path": "rows.jsonl"})
+    assert users.split.max_train_rows is None and users.split.max_holdout_items is None
+    quick = load_config(overrides={"data.path": "rows.jsonl", "quick": True})
+    assert quick.split.max_train_rows == QUICK_OVERRIDES["split.max_train_rows"]
+    explicit = load_config(overrides={"quick": True, "split.max_train_rows": 7})
+    assert explicit.split.max_train_rows == 7

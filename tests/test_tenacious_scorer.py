@@ -220,3 +220,16 @@ def test_misspelt_scorer_name_suggests_tenacious():
 @pytest.mark.parametrize("email", ["", "hello", "Subject: hi"])
 def test_empty_or_tiny_output_cannot_collect_fault_absence_checks(email):
     assert score_email(email, CONTEXT).score < 0.1
+
+
+def test_an_echo_of_the_brief_is_no_email():
+    echo = "\n".join([
+        "Company: Lumen Ledger (fintech, 140 staff)", "Segment: recently funded startup",
+        "Funding: Series B, $24M, 2 months ago", "Open roles: Python x4, React x2",
+        "Signals: a move from Heroku to AWS (confidence 0.3); a new payments team (confidence 0.85)",
+        "News: Opened a Toronto office in May", "Bench: 2 senior Python, from Jul 14; 1 mid-level React, now",
+    ] * 2)
+    result = score_email(echo, CONTEXT)
+    assert result.details["email_form"] == 0.0
+    assert result.score < 0.45
+    assert result.checks["grounding"] == 0.0

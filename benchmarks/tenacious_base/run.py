@@ -33,25 +33,38 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=192)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--out", type=Path, default=RESULTS / "tenacious_base.md")
+    parser.add_argument("--reuse-generations", type=Path, help="rescore the generations a previous run saved instead of generating")
     args = parser.parse_args()
 
     records = _one_per_family(read_records(default_data_path()), args.n)
-    loaded = load_model(None)
-    model, tokenizer = (loaded.model, loaded.tokenizer) if hasattr(loaded, "model") else loaded
-    model.eval()
-    started = time.perf_counter()
-    generations = generate_completions(model, tokenizer, records, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
-    seconds = time.perf_counter() - started
+    if args.reuse_generations:
+        saved = {row["id"]: row for row in map(json.loads, args.reuse_generations.read_text().splitlines())}
+        generations = [saved[record.id]["generation"] for record in records]
+        seconds = saved[records[0].id].get("generation_seconds", float("nan"))
+        name = saved[records[0].id].get("model", "embedded model")
+    else:
+        loaded = load_model(None)
+        model, tokenizer = (loaded.model, loaded.tokenizer) if hasattr(loaded, "model") else loaded
+        name = getattr(loaded, "name", "embedded model")
+        model.eval()
+        started = time.perf_counter()
+        generations = generate_completions(model, tokenizer, records, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
+        seconds = time.perf_counter() - started
 
     base = [score_email(text, record.context) for text, record in zip(generations, records)]
     gold = [score_email(record.completion, record.context) for record in records]
     table = _table(base, gold)
-    name = getattr(loaded, "name", "embedded model")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(_markdown(table, args, name, seconds, generations, records))
+    if args.reuse_generations:
+        where = f"an earlier run of this script (generations rescored from {args.reuse_generations.name})"
+    else:
+        where = f"{'GPU' if torch.cuda.is_available() else 'CPU'} ({platform.machine()}, torch threads {torch.get_num_threads()})"
+    args.out.write_text(_markdown(table, args, name, seconds, where, generations, records))
     (args.out.with_suffix(".generations.jsonl")).write_text(
-        "".join(json.dumps({"id": r.id, "family": r.family, "generation": g, "score": b.score, "checks": b.checks}) + "\n"
-                for r, g, b in zip(records, generations, base))
+        "".join(
+            json.dumps({"id": r.id, "family": r.family, "model": name, "generation_seconds": round(seconds, 1), "generation": g, "score": b.score, "checks": b.checks}) + "\n"
+            for r, g, b in zip(records, generations, base)
+        )
     )
     print(args.out.read_text())
 
@@ -72,13 +85,13 @@ def _table(base, gold) -> list[tuple[str, str, float, float]]:
     return rows
 
 
-def _markdown(table, args, name, seconds, generations, records) -> str:
+def _markdown(table, args, name, seconds, where, generations, records) -> str:
     lines = [
         "# Tenacious rubric: base model vs gold emails",
         "",
         f"Model: {name}. Items: {len(records)} (one original per family of the default data set), greedy, "
-        f"max_new_tokens={args.max_new_tokens}, batch size {args.batch_size}. Generation took {seconds:.0f} s on "
-        f"{'GPU' if torch.cuda.is_available() else 'CPU'} ({platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}).",
+        f"max_new_tokens={args.max_new_tokens}, batch size {args.batch_size}. Generation took {seconds:.0f} s on {where}; "
+        "the CPU was shared with other jobs.",
         "",
         "| check | weight | base model | gold | base / gold |",
         "|---|---|---|---|---|",

@@ -82,7 +82,23 @@ def _load_gguf(file: Path, *, display_name: str, source: str) -> LoadedModel:
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, local_files_only=True)
     except (OSError, ValueError) as error:
         raise MemgapError(f"cannot load GGUF model ({_first_line(error)})", where=str(file)) from None
+    _forget_gguf_quantization(model)
     return _finish(model, tokenizer, display_name, source, [file])
+
+
+def _forget_gguf_quantization(model) -> None:
+    """Mark a GGUF-loaded model as the plain float model it is.
+
+    transformers dequantizes every GGUF tensor at load time into ordinary float32 `nn.Linear`
+    weights, but keeps a GGUF "quantizer" on the model, and the Trainer then refuses to train it
+    ("quantization method do not support training"). Nothing quantized remains, so the marker goes.
+    """
+    if not all(parameter.dtype.is_floating_point for parameter in model.parameters()):
+        return  # something is still packed: keep the marker and let the Trainer decide
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
 
 
 def _load_local_folder(path: Path, trust_remote_code: bool) -> LoadedModel:

@@ -25,7 +25,8 @@ from memgap.config import AuditConfig
 from memgap.data.io import read_records, write_jsonl
 from memgap.data.records import Record
 from memgap.errors import MemgapError
-from memgap.run_folder import Stages, settings_fingerprint, sha256_file, write_json_atomic
+from memgap.atomic import sha256_file, write_json_atomic
+from memgap.run_folder import Stages, settings_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
 
     data_path = _data_path(config)
     records, family_source = _stage_families(config, data_path)
-    train, seen, unseen = _stage_split(config, records, run_dir, stages)
+    train, seen, unseen = _stage_split(config, records, data_path, run_dir, stages)
     log.info(
         "%d rows in %d families (%s); training on %d rows, seen-family hold-out %d, unseen-family hold-out %d",
         len(records), len({r.family for r in records}), family_source, len(train), len(seen), len(unseen),
@@ -60,7 +61,8 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     )
 
     log.info("loading model %s", config.model.name or "(embedded SmolLM2-135M-Instruct)")
-    loaded = _load_model(config)
+    loaded = _load_model(config, progress)
+    _check_lora_targets(config, loaded)
     _warn_if_too_big(config, loaded, train)
     scorer_name = _scorer_name(config, records)
     subsets = {"seen": seen, "unseen": unseen, "train": membership_sample}
@@ -88,9 +90,9 @@ def _stage_families(config: AuditConfig, data_path: Path) -> tuple[list[Record],
     return assign_families(records, infer=config.data.infer_families, family_field=config.data.family_field, seed=config.seed)
 
 
-def _stage_split(config: AuditConfig, records: list[Record], run_dir: Path, stages: Stages):
-    """The nested split, capped to the run's size; saved, so a resumed run uses the same rows."""
-    from memgap.splits import nested_split
+def _stage_split(config: AuditConfig, records: list[Record], data_path: Path, run_dir: Path, stages: Stages):
+    """The nested split, capped to the run's size and saved with a manifest of counts and hashes."""
+    from memgap.splits import NestedSplit, check_split, nested_split, write_split
 
     split = nested_split(
         records,
@@ -98,26 +100,24 @@ def _stage_split(config: AuditConfig, records: list[Record], run_dir: Path, stag
         seen_per_family=config.split.seen_holdout_per_family,
         seed=config.seed,
     )
+    check_split(records, split)  # capping below only drops rows, so no family can cross sides after it
     train = _sample(split.train, config.split.max_train_rows, config.seed)
     seen = _spread_over_families(split.seen_holdout, config.split.max_holdout_items, config.seed)
     unseen = _spread_over_families(split.unseen_holdout, config.split.max_holdout_items, config.seed)
     if not stages.done("split"):
         started = time.perf_counter()
-        folder = run_dir / "split"
-        for name, part in (("train", train), ("seen_holdout", seen), ("unseen_holdout", unseen)):
-            write_jsonl(folder / f"{name}.jsonl", _rows_of(part, config.data.family_field))
-        manifest = {
-            name: {"rows": len(part), "families": len({r.family for r in part}), "sha256": sha256_file(folder / f"{name}.jsonl")}
-            for name, part in (("train", train), ("seen_holdout", seen), ("unseen_holdout", unseen))
-        }
-        write_json_atomic(folder / "manifest.json", {"strategy": "nested", "seed": config.seed, "parts": manifest})
+        capped = NestedSplit(train, seen, unseen, seed=config.seed, parameters={
+            **split.parameters, "max_train_rows": config.split.max_train_rows,
+            "max_holdout_items": config.split.max_holdout_items,
+        })
+        write_split(capped, run_dir / "split", input_sha256=sha256_file(data_path), family_field=config.data.family_field)
         stages.mark_done("split", time.perf_counter() - started)
     return train, seen, unseen
 
 
 def _stage_evaluate(label, model, loaded, subsets, scorer_name, config, run_dir, stages, progress) -> list[dict[str, Any]]:
     """Evaluate one model (base or adapter) on every subset; rows saved to evaluation/<label>.jsonl."""
-    from memgap.evaluation.evaluate import evaluate_model
+    from memgap.evaluation.evaluate import evaluate_model, merged_lora
     from memgap.evaluation.scoring import resolve_scorer
 
     path = run_dir / "evaluation" / f"{label}.jsonl"
@@ -125,17 +125,18 @@ def _stage_evaluate(label, model, loaded, subsets, scorer_name, config, run_dir,
         return [json.loads(line) for line in path.read_text().splitlines()]
     log.info("evaluating the %s model: reference NLL, greedy generation, %s score", label, scorer_name)
     started = time.perf_counter()
-    rows = evaluate_model(
-        model, loaded.tokenizer, subsets,
-        model_label=label,
-        scorer=resolve_scorer(scorer_name),
-        generate_subsets=("seen", "unseen"),
-        max_length=config.model.max_length,
-        max_new_tokens=config.evaluation.max_new_tokens,
-        generation_batch_size=config.evaluation.generation_batch_size,
-        nll_batch_size=config.evaluation.nll_batch_size,
-        progress=progress,
-    )
+    with merged_lora(model):
+        rows = evaluate_model(
+            model, loaded.tokenizer, subsets,
+            model_label=label,
+            scorer=resolve_scorer(scorer_name),
+            generate_subsets=("seen", "unseen"),
+            max_length=config.model.max_length,
+            max_new_tokens=config.evaluation.max_new_tokens,
+            generation_batch_size=config.evaluation.generation_batch_size,
+            nll_batch_size=config.evaluation.nll_batch_size,
+            progress=progress,
+        )
     write_jsonl(path, rows)
     stages.mark_done(f"evaluate-{label}", time.perf_counter() - started)
     return rows
@@ -318,10 +319,21 @@ def _data_path(config: AuditConfig) -> Path:
     return default_data_path()
 
 
-def _load_model(config: AuditConfig):
+def _load_model(config: AuditConfig, progress: bool):
     from memgap.models import load_model
 
+    if not progress:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
     return load_model(config.model.name, trust_remote_code=config.model.trust_remote_code)
+
+
+def _check_lora_targets(config: AuditConfig, loaded) -> None:
+    """Fail on LoRA targets that match nothing before any evaluation time is spent."""
+    from memgap.training.sft import lora_targets
+
+    lora_targets(loaded.model, config.lora)
 
 
 def _scorer_name(config: AuditConfig, records: Sequence[Record]) -> str:
@@ -358,12 +370,6 @@ def _spread_over_families(records: Sequence[Record], limit: int | None, seed: in
             if queues[family] and len(chosen) < limit:
                 chosen.append(int(queues[family].pop(0)))
     return [records[i] for i in sorted(chosen)]
-
-
-def _rows_of(records: Sequence[Record], family_field: str) -> list[dict[str, Any]]:
-    from memgap.data.io import records_to_rows
-
-    return records_to_rows(records, family_field=family_field)
 
 
 def _part_size(records: Sequence[Record]) -> dict[str, int]:

@@ -9,10 +9,7 @@ ones. Every splitter is deterministic for a seed and keeps the input order insid
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedGroupKFold
 
+from memgap.atomic import sha256_file, write_json_atomic
 from memgap.data.io import records_to_rows, write_jsonl
 from memgap.data.records import Record
 from memgap.errors import MemgapError
@@ -169,7 +167,7 @@ def write_split(
         files[f"{name}.jsonl"] = {
             "rows": len(part),
             "families": len({record.family for record in part if record.family is not None}),
-            "sha256": file_sha256(path),
+            "sha256": sha256_file(path),
         }
     manifest = {
         "strategy": split.strategy,
@@ -178,29 +176,8 @@ def write_split(
         "input_sha256": input_sha256,
         "files": files,
     }
-    _write_json_atomic(out_dir / "manifest.json", manifest)
+    write_json_atomic(out_dir / "manifest.json", manifest)
     return manifest
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_json_atomic(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2, sort_keys=True)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _held_out_count(fraction: float, n_units: int) -> int:

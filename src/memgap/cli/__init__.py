@@ -38,7 +38,7 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _configure_logging(debug)
     parser = build_parser()
     with user_errors(debug=debug):
         args = parser.parse_args(argv)
@@ -47,3 +47,25 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         status = args.func(args)
     return int(status or 0)
+
+
+class _CliFormatter(logging.Formatter):
+    """`memgap: message` for progress, `memgap: warning: message` for warnings (tracebacks only with --debug)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = "memgap: " if record.levelno <= logging.INFO else f"memgap: {record.levelname.lower()}: "
+        return prefix + record.getMessage()
+
+
+class _CliHandler(logging.StreamHandler):
+    """The CLI's own stderr handler, told apart so that repeated `main()` calls do not stack them."""
+
+
+def _configure_logging(debug: bool) -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _CliHandler)]:
+        root.removeHandler(handler)
+    handler = _CliHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if debug else _CliFormatter())
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)

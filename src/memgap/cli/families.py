@@ -9,7 +9,8 @@ from memgap.data.io import read_records, records_to_rows, write_jsonl
 from memgap.errors import MemgapError
 from memgap.families import assign_families, concentration_report
 from memgap.leakage import leakage_audit
-from memgap.splits import file_sha256, grouped_split, nested_split, random_split, write_split
+from memgap.atomic import sha256_file
+from memgap.splits import grouped_split, nested_split, random_split, write_split
 
 
 def add_parser(subparsers) -> None:
@@ -135,7 +136,7 @@ def run_split(args: argparse.Namespace) -> int:
         if args.stratify:
             raise MemgapError("--stratify applies to --strategy grouped only")
         split = nested_split(records, unseen_fraction=args.holdout, seen_per_family=args.seen_per_family, seed=args.seed)
-    manifest = write_split(split, args.out, input_sha256=file_sha256(args.data), family_field=args.family_field)
+    manifest = write_split(split, args.out, input_sha256=sha256_file(args.data), family_field=args.family_field)
     for name, entry in manifest["files"].items():
         print(f"{name}: {entry['rows']} rows, {entry['families']} families")
     print(f"wrote {args.out}")

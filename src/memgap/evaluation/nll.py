@@ -44,9 +44,14 @@ def completion_token_stats(
             input_ids[row, :length] = torch.tensor(example.input_ids)
             labels[row, :length] = torch.tensor(example.labels)
             attention[row, :length] = 1
-        logits = model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device)).logits
+        # Only positions from the shortest prompt's end on can predict a completion token; asking for
+        # just those logits skips most of the vocabulary projection over the prompts.
+        start = max(min(encoded[i].prompt_length for i in batch) - 1, 0)
+        logits = model(
+            input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device), logits_to_keep=width - start
+        ).logits
         # Position t predicts token t+1: shift so each kept logit row lines up with its label.
-        targets = labels[:, 1:].to(logits.device)
+        targets = labels[:, start + 1 :].to(logits.device)
         mask = targets != IGNORE_INDEX
         kept = logits[:, :-1][mask].float()
         log_probs = torch.log_softmax(kept, dim=-1)

@@ -38,6 +38,7 @@ def concentration_report(
     sizes = np.bincount(codes) if len(codes) else np.zeros(0, dtype=np.int64)
     report: dict = {"rows": int(len(codes)), "families": int(len(sizes))}
     report.update(size_statistics(sizes))
+    report["sizes"] = sorted((int(size) for size in sizes), reverse=True)  # rows per family, for plots
     if texts is not None:
         report["similarity"] = sampled_similarity(codes, texts, seed=seed, max_pairs=max_pairs)
     if inferred is not None:

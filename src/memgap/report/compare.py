@@ -46,7 +46,7 @@ def compare_context(names: list[str], audits: list[dict[str, Any]]) -> dict[str,
         "sections": [
             lifts_figures(names, audits),
             side_by_side("families", "Family concentration", names, [a.get("families") for a in audits],
-                         skip=("sentence", "summary", "sizes", "counts", "size_histogram")),
+                         skip=("sentence", "summary", "sizes")),
             side_by_side("gradients", "Training pressure (gradient norms)", names, [a.get("gradients") for a in audits],
                          skip=("sentence", "summary")),
             side_by_side("updates", "Realised update", names, [a.get("updates") for a in audits],

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import functools
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+import os
+
 from markupsafe import Markup
+
+from memgap.atomic import write_bytes_atomic
 
 from memgap.report import sections
 from memgap.report.artifacts import RunArtifacts, load_run
@@ -138,28 +140,10 @@ def write_documents(out_dir: Path, stem: str, context: dict[str, Any], *, files_
     for block in figures:
         block["data_uri"] = "data:image/png;base64," + base64.b64encode(block["png"]).decode("ascii")
         block["file"] = MarkdownText(f"{files_dir}/{block['name']}.png")  # our own name: letters, digits, _
-        _write_atomic(out_dir / block["file"], block["png"])
+        write_bytes_atomic(out_dir / block["file"], block["png"])
     html = html_env.get_template(f"{stem}.html.j2").render(**context)
     markdown = md_env.get_template(f"{stem}.md.j2").render(**context)
     paths = {"html": out_dir / f"{stem}.html", "md": out_dir / f"{stem}.md"}
-    _write_atomic(paths["html"], html.encode("utf-8"))
-    _write_atomic(paths["md"], markdown.encode("utf-8"))
+    write_bytes_atomic(paths["html"], html.encode("utf-8"))
+    write_bytes_atomic(paths["md"], markdown.encode("utf-8"))
     return paths
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

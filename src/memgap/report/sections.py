@@ -134,27 +134,16 @@ def data_section(audit: dict) -> dict:
     return section("data", "Data and families", [
         kv_table(audit.get("data") or {}, "The data set"),
         *sentences(families),
-        kv_table(families, "Family concentration", skip=("sentence", "summary", "sizes", "counts", "size_histogram")),
+        kv_table(families, "Family concentration", skip=("sentence", "summary", "sizes")),
         figure("family_sizes", plots.family_sizes_figure(family_sizes(families)), "Histogram of family sizes")
         or note("No family sizes recorded."),
     ])
 
 
 def family_sizes(families: dict) -> list[int]:
-    """Rows per family from whichever form the concentration report holds: sizes, counts or a histogram."""
-    if isinstance(families.get("sizes"), list):
-        return [s for s in families["sizes"] if is_number(s)]
-    for key in ("counts", "family_sizes"):
-        if isinstance(families.get(key), dict):
-            return [v for v in families[key].values() if is_number(v)]
-    histogram = families.get("size_histogram")
-    if isinstance(histogram, dict):
-        return [int(size) for size, count in histogram.items() if str(size).isdigit() and is_number(count)
-                for _ in range(int(count))]
-    if isinstance(histogram, list):
-        return [int(row["size"]) for row in histogram if isinstance(row, dict) and is_number(row.get("size"))
-                and is_number(row.get("count")) for _ in range(int(row["count"]))]
-    return []
+    """Rows per family, from the concentration report's `sizes`."""
+    sizes = families.get("sizes")
+    return [s for s in sizes if is_number(s)] if isinstance(sizes, list) else []
 
 
 def split_section(audit: dict) -> dict:

@@ -107,6 +107,20 @@ def parse_email(email: Any) -> Email:
     return Email(text=text, subject=subject, body=body, body_word_count=max(body_word_count, 0), sentences=sentences)
 
 
+GREETING_LINE = re.compile(r"^(?:hi|hello|dear|hey|good (?:morning|afternoon))\b[^\n]{0,40}[,!:]?$|^[A-Z][\w'-]+,$", re.IGNORECASE)
+
+
+def email_form(email: Email) -> float:
+    """How much the output looks like an email: 1 with two of subject, greeting and sign-off, 0.5 with one, 0 with none."""
+    lines = [line.strip() for line in email.body.split("\n") if line.strip()]
+    parts = [
+        email.subject is not None,
+        bool(lines) and GREETING_LINE.match(lines[0]) is not None,
+        any(SIGN_OFF_LINE.match(line) for line in lines[-4:]),
+    ]
+    return min(1.0, sum(parts) / 2)
+
+
 @functools.cache
 def banned_phrases() -> tuple[str, ...]:
     """The vendor-speak list, read from the package's banned_phrases.txt."""

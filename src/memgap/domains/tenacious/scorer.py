@@ -30,8 +30,9 @@ WEIGHTS: dict[str, float] = {
     "no_prices_or_put_downs": 0.03,
 }
 
-# Checks that pass by the absence of a fault; an empty or tiny output would pass them for free, so
-# their value is scaled by how much of a minimal body (60 words) the email has.
+# Checks that pass by the absence of a fault. An empty output, or one that is no email at all (an
+# echo of the brief), would pass them for free, so their value is scaled by how much of a minimal
+# body (60 words) the output has and by whether it has the form of an email (checks.email_form).
 FAULT_ABSENCE_CHECKS = ("grounding", "placeholders", "low_confidence_questions", "banned_phrases", "no_prices_or_put_downs")
 
 CHECKS = {
@@ -58,12 +59,12 @@ def score_email(email: str, context: dict[str, Any] | None) -> ScoreResult:
     for name, check in CHECKS.items():
         value, found = check(parsed, context)
         if name in FAULT_ABSENCE_CHECKS:
-            value *= min(1.0, parsed.body_word_count / checks.BODY_WORDS[0])
+            value *= min(1.0, parsed.body_word_count / checks.BODY_WORDS[0]) * checks.email_form(parsed)
         values[name] = round(min(1.0, max(0.0, float(value))), 6)
         if found:
             problems[name] = found
     score = sum(WEIGHTS[name] * values[name] for name in CHECKS) / sum(WEIGHTS.values())
-    return ScoreResult(score=round(score, 6), checks=values, details={"problems": problems, "body_words": parsed.body_word_count})
+    return ScoreResult(score=round(score, 6), checks=values, details={"problems": problems, "body_words": parsed.body_word_count, "email_form": checks.email_form(parsed)})
 
 
 def is_tenacious_record(record: Record) -> bool:
