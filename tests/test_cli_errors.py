@@ -127,3 +127,15 @@ def test_debug_shows_the_traceback(tmp_path):
 
     with pytest.raises(MemgapError):
         main(["--debug", "run", "--data", str(tmp_path / "absent.jsonl")])
+
+
+def test_rows_longer_than_max_length_are_counted_before_training(tmp_path, capsys, tiny):
+    model_dir, data = tiny
+    config = write(tmp_path / "audit.yaml", "model:\n  max_length: 24\nsplit:\n  max_train_rows: 8\ntraining:\n  max_steps: 1\n"
+                   "evaluation:\n  max_new_tokens: 2\n  scorer: token-f1\nstats:\n  n_resamples: 200\n")
+    assert main(["run", "--config", config, "--data", str(data), "--model", str(model_dir),
+                 "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    warning = next(line for line in err.splitlines() if "are truncated" in line)
+    assert warning.startswith("memgap: warning: 8 of 8 training rows are longer than max_length=24")
+    assert err.index("are truncated") < err.index("evaluating the adapter")

@@ -5,7 +5,7 @@ import math
 
 import peft
 import pytest
-import torch
+
 from transformers import DataCollatorForSeq2Seq, Trainer, TrainerCallback, TrainingArguments
 
 from memgap.encoding import IGNORE_INDEX, encode_all

@@ -75,7 +75,7 @@ class _StartStep(TrainerCallback):
 
 
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
-    reference = _train(tmp_path / "whole", steps=8, save_steps=3)
+    _train(tmp_path / "whole", steps=8, save_steps=3)
     with pytest.raises(KeyboardInterrupt):
         _train(tmp_path / "killed", steps=8, save_steps=3, callbacks=[_Interrupt(5), GradNormCallback(path=tmp_path / "killed" / "g.csv")])
     assert (tmp_path / "killed" / "checkpoints" / "checkpoint-3").is_dir()

@@ -1,5 +1,4 @@
 """The realised update dW = scaling * B A: norms and effective rank from the r x r core equal the full matrix's."""
-import numpy as np
 import peft
 import pytest
 import torch

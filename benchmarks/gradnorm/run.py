@@ -119,8 +119,8 @@ def main() -> None:
         lines.append(f"| {name} | {median:.3f} | {median / base:.3f} |")
     lines += [
         "",
-        "On a shared 2-core machine the whole-step medians swing by more than the effect (ratios below 1 are load noise);
-the measuring part alone, timed 50 times on the same gradients, is the reliable figure:",
+        "On a shared 2-core machine the whole-step medians swing by more than the effect (ratios below 1 are load noise);",
+        "the measuring part alone, timed 50 times on the same gradients, is the reliable figure:",
         "",
         "| measurement | time per step (ms) | share of the plain step |",
         "|---|---|---|",

@@ -15,7 +15,7 @@ from memgap.stats import pool_seeds
 
 
 def run_multi_seed(config: AuditConfig, *, fresh: bool = False, progress: bool = True) -> dict[str, Any]:
-    from memgap.pipeline import _finish, run_audit
+    from memgap.pipeline import finish_audit, run_audit
     from memgap.run_folder import Stages, settings_fingerprint
 
     out = Path(config.out)
@@ -28,7 +28,7 @@ def run_multi_seed(config: AuditConfig, *, fresh: bool = False, progress: bool =
     pooled["config"] = config.to_dict()
     pooled["seeds"] = list(config.seeds or [])
     stages = Stages(out, settings_fingerprint({"seeds": pooled["seeds"]}))
-    return _finish(pooled, config, out, stages)
+    return finish_audit(pooled, config, out, stages)
 
 
 def pool_audits(audits: list[dict[str, Any]], *, alpha: float) -> dict[str, Any]:

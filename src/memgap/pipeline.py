@@ -9,28 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import shutil
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from memgap import __version__
+from memgap import splits
 from memgap.analysis import analyse
+from memgap.atomic import sha256_file, write_json_atomic
+from memgap.audit_document import assemble_audit, json_ready
 from memgap.config import AuditConfig
 from memgap.data.io import read_records, write_jsonl
 from memgap.data.records import Record
-from memgap.errors import MemgapError
-from memgap.atomic import sha256_file, write_json_atomic
 from memgap.run_folder import Stages, settings_fingerprint
 
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = "1"
 
 
 def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True) -> dict[str, Any]:
@@ -56,7 +50,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     # Training rows for the membership probe, spread over the families that also have a seen
     # hold-out member, so the per-family train-vs-held-out NLL gap can be measured too.
     seen_families = {r.family for r in seen}
-    membership_sample = _spread_over_families(
+    membership_sample = splits.spread_over_families(
         [r for r in train if r.family in seen_families], config.evaluation.membership_train_rows, config.seed
     )
 
@@ -75,9 +69,9 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     _write_predictions(run_dir, rows)
     figures = analyse(rows, n_resamples=config.stats.n_resamples, alpha=config.stats.alpha, seed=config.seed)
     probes = _probes(config, train, seen, unseen, rows, run_dir)
-    audit = _assemble(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
+    audit = assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
                       train_result, figures, probes, run_dir, stages)
-    return _finish(audit, config, run_dir, stages)
+    return finish_audit(audit, config, run_dir, stages)
 
 
 # -- stages ---------------------------------------------------------------------------------------
@@ -92,7 +86,7 @@ def _stage_families(config: AuditConfig, data_path: Path) -> tuple[list[Record],
 
 def _stage_split(config: AuditConfig, records: list[Record], data_path: Path, run_dir: Path, stages: Stages):
     """The nested split, capped to the run's size and saved with a manifest of counts and hashes."""
-    from memgap.splits import NestedSplit, check_split, nested_split, write_split
+    from memgap.splits import NestedSplit, cap_rows, check_split, nested_split, spread_over_families, write_split
 
     split = nested_split(
         records,
@@ -101,9 +95,9 @@ def _stage_split(config: AuditConfig, records: list[Record], data_path: Path, ru
         seed=config.seed,
     )
     check_split(records, split)  # capping below only drops rows, so no family can cross sides after it
-    train = _sample(split.train, config.split.max_train_rows, config.seed)
-    seen = _spread_over_families(split.seen_holdout, config.split.max_holdout_items, config.seed)
-    unseen = _spread_over_families(split.unseen_holdout, config.split.max_holdout_items, config.seed)
+    train = cap_rows(split.train, config.split.max_train_rows, config.seed)
+    seen = spread_over_families(split.seen_holdout, config.split.max_holdout_items, config.seed)
+    unseen = spread_over_families(split.unseen_holdout, config.split.max_holdout_items, config.seed)
     if not stages.done("split"):
         started = time.perf_counter()
         capped = NestedSplit(train, seen, unseen, seed=config.seed, parameters={
@@ -181,94 +175,22 @@ def _probes(config, train, seen, unseen, rows, run_dir) -> dict[str, Any]:
     return probes
 
 
-# -- assembling and writing -----------------------------------------------------------------------
+# -- writing --------------------------------------------------------------------------------------
 
 
-def _assemble(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
-              train_result, figures, probes, run_dir, stages) -> dict[str, Any]:
-    from memgap.families import concentration_report
-    from memgap.leakage import leakage_audit
-    from memgap.models import fingerprint_files
-    from memgap.training.gradnorm import gradient_summary
-    from memgap.training.updates import update_summary
-
-    training_dir = run_dir / "training"
-    adapter_file = training_dir / "adapter" / "adapter_model.safetensors"
-    n_layers = getattr(loaded.model.config, "num_hidden_layers", None)
-    audit: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "memgap_version": __version__,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": config.to_dict(),
-        "versions": _versions(),
-        "seed": config.seed,
-        "seeds": config.seeds or [config.seed],
-        "fingerprints": {
-            "data": sha256_file(data_path),
-            "model": fingerprint_files(loaded.weight_files),
-            "adapter": sha256_file(adapter_file),
-        },
-        "model": {
-            "name": loaded.name,
-            "source": loaded.source,
-            "n_parameters": loaded.n_parameters,
-            "lora_targets": list(train_result.lora_targets),
-            "trainable_parameters": train_result.trainable_parameters,
-        },
-        "data": {
-            "path": str(data_path),
-            "rows": len(records),
-            "families": len({r.family for r in records}),
-            "family_source": family_source,
-            "scorer": scorer_name,
-        },
-        "families": concentration_report([r.family for r in records], [r.full_text for r in records]),
-        "split": {
-            "train": _part_size(train),
-            "seen_holdout": _part_size(seen),
-            "unseen_holdout": _part_size(unseen),
-            "leakage": {
-                "seen_holdout": leakage_audit(train, seen),
-                "unseen_holdout": leakage_audit(train, unseen),
-            },
-        },
-        "training": _training_section(train_result),
-        **figures,
-        "gradients": gradient_summary(training_dir / "gradnorms.csv", n_layers),
-        "updates": update_summary(_read_csv_rows(training_dir / "updates.csv")),
-        "probes": probes,
-        "timings": stages.seconds(),
-    }
-    return audit
-
-
-def _finish(audit: dict[str, Any], config: AuditConfig, run_dir: Path, stages: Stages) -> dict[str, Any]:
+def finish_audit(audit: dict[str, Any], config: AuditConfig, run_dir: Path, stages: Stages) -> dict[str, Any]:
     """Decide the verdict, validate, then write audit.json and the report (each atomically)."""
     from memgap.report import render_report
     from memgap.report.schema import validate_audit
     from memgap.verdict import decide
 
     audit["verdict"] = decide(audit, config.verdict)
-    audit = json.loads(json.dumps(audit, default=_json_default))
+    audit = json_ready(audit)
     validate_audit(audit)
     write_json_atomic(run_dir / "audit.json", audit)
     render_report(run_dir)
     stages.mark_done("report", 0.0)
     return audit
-
-
-def _training_section(result) -> dict[str, Any]:
-    losses = [entry["loss"] for entry in result.log_history if "loss" in entry]
-    return {
-        "steps": result.steps,
-        "epochs": result.epochs,
-        "seconds": result.seconds,
-        "tokens_per_s": result.tokens_per_s,
-        "train_loss_first": losses[0] if losses else None,
-        "train_loss_last": losses[-1] if losses else None,
-        "truncated_rows": result.truncated_rows,
-        "log_history": result.log_history,
-    }
 
 
 def _write_predictions(run_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
@@ -344,70 +266,7 @@ def _scorer_name(config: AuditConfig, records: Sequence[Record]) -> str:
     return "tenacious" if all(is_tenacious_record(r) for r in records) else "token-f1"
 
 
-def _sample(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
-    """A seeded random subset that keeps the input order (and so each family's share)."""
-    if limit is None or len(records) <= limit:
-        return list(records)
-    rng = np.random.default_rng(seed)
-    keep = sorted(rng.choice(len(records), size=limit, replace=False).tolist())
-    return [records[i] for i in keep]
-
-
-def _spread_over_families(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
-    """Up to `limit` items, taking one per family in random order before a second from any family."""
-    if limit is None or len(records) <= limit:
-        return list(records)
-    rng = np.random.default_rng(seed)
-    by_family: dict[str, list[int]] = {}
-    for index, record in enumerate(records):
-        by_family.setdefault(str(record.family), []).append(index)
-    families = sorted(by_family)
-    rng.shuffle(families)
-    queues = {f: list(rng.permutation(by_family[f])) for f in families}
-    chosen: list[int] = []
-    while len(chosen) < limit:
-        for family in families:
-            if queues[family] and len(chosen) < limit:
-                chosen.append(int(queues[family].pop(0)))
-    return [records[i] for i in sorted(chosen)]
-
-
-def _part_size(records: Sequence[Record]) -> dict[str, int]:
-    return {"rows": len(records), "families": len({r.family for r in records})}
-
-
-def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
-    import csv
-
-    if not path.exists():
-        return []
-    with open(path, newline="") as stream:
-        return list(csv.DictReader(stream))
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata
-
-    versions = {"python": platform.python_version(), "memgap": __version__}
-    for package in ("torch", "transformers", "peft", "accelerate", "numpy", "scipy", "scikit-learn"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = "absent"
-    return versions
-
-
 def _resume_relevant(config: AuditConfig) -> dict[str, Any]:
     settings = config.to_dict()
     settings.pop("out", None)
     return settings
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

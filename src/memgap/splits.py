@@ -180,6 +180,34 @@ def write_split(
     return manifest
 
 
+def cap_rows(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
+    """A seeded random subset that keeps the input order (and so each family's share)."""
+    if limit is None or len(records) <= limit:
+        return list(records)
+    rng = np.random.default_rng(seed)
+    keep = sorted(rng.choice(len(records), size=limit, replace=False).tolist())
+    return [records[i] for i in keep]
+
+
+def spread_over_families(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
+    """Up to `limit` items, taking one per family in random order before a second from any family."""
+    if limit is None or len(records) <= limit:
+        return list(records)
+    rng = np.random.default_rng(seed)
+    by_family: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        by_family.setdefault(str(record.family), []).append(index)
+    families = sorted(by_family)
+    rng.shuffle(families)
+    queues = {f: list(rng.permutation(by_family[f])) for f in families}
+    chosen: list[int] = []
+    while len(chosen) < limit:
+        for family in families:
+            if queues[family] and len(chosen) < limit:
+                chosen.append(int(queues[family].pop(0)))
+    return [records[i] for i in sorted(chosen)]
+
+
 def _held_out_count(fraction: float, n_units: int) -> int:
     """Rows or families to hold out: the rounded share, at least 1, leaving at least 1 to train."""
     return min(max(1, round(fraction * n_units)), n_units - 1)

@@ -36,8 +36,10 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # --debug works anywhere on the line (`memgap run ... --debug`), not only before the verb.
     debug = "--debug" in argv
+    argv = [arg for arg in argv if arg != "--debug"]
     _configure_logging(debug)
     parser = build_parser()
     with user_errors(debug=debug):

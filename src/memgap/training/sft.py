@@ -174,7 +174,7 @@ def train_lora(
         epochs=float(trainer.state.epoch or 0.0),
     )
     if trainer.is_world_process_zero():
-        model.save_pretrained(output_dir / "adapter", safe_serialization=True)
+        model.save_pretrained(output_dir / "adapter", safe_serialization=True, save_embedding_layers=False)
         write_updates_csv(output_dir / "updates.csv", realised_updates(model))
         (output_dir / "log_history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
         (output_dir / "train_result.json").write_text(json.dumps(result.facts(), indent=1), encoding="utf-8")

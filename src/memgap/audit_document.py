@@ -1,0 +1,133 @@
+"""Build audit.json's content from what the stages produced: sizes, fingerprints, figures, sections.
+
+Kept apart from `pipeline.py` so that the pipeline reads as the method and this file as the
+document's layout (docs/architecture.md describes the keys).
+"""
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memgap import __version__
+from memgap.atomic import sha256_file
+from memgap.data.records import Record
+
+SCHEMA_VERSION = "1"
+
+
+def assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
+              train_result, figures, probes, run_dir, stages) -> dict[str, Any]:
+    from memgap.families import concentration_report
+    from memgap.leakage import leakage_audit
+    from memgap.models import fingerprint_files
+    from memgap.training.gradnorm import gradient_summary
+    from memgap.training.updates import update_summary
+
+    training_dir = run_dir / "training"
+    adapter_file = training_dir / "adapter" / "adapter_model.safetensors"
+    n_layers = getattr(loaded.model.config, "num_hidden_layers", None)
+    audit: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "memgap_version": __version__,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": config.to_dict(),
+        "versions": _versions(),
+        "seed": config.seed,
+        "seeds": config.seeds or [config.seed],
+        "fingerprints": {
+            "data": sha256_file(data_path),
+            "model": fingerprint_files(loaded.weight_files),
+            "adapter": sha256_file(adapter_file),
+        },
+        "model": {
+            "name": loaded.name,
+            "source": loaded.source,
+            "n_parameters": loaded.n_parameters,
+            "lora_targets": list(train_result.lora_targets),
+            "trainable_parameters": train_result.trainable_parameters,
+        },
+        "data": {
+            "path": str(data_path),
+            "rows": len(records),
+            "families": len({r.family for r in records}),
+            "family_source": family_source,
+            "scorer": scorer_name,
+        },
+        "families": concentration_report([r.family for r in records], [r.full_text for r in records]),
+        "split": {
+            "train": _part_size(train),
+            "seen_holdout": _part_size(seen),
+            "unseen_holdout": _part_size(unseen),
+            "leakage": {
+                "seen_holdout": leakage_audit(train, seen),
+                "unseen_holdout": leakage_audit(train, unseen),
+            },
+        },
+        "training": _training_section(train_result),
+        **figures,
+        "gradients": gradient_summary(training_dir / "gradnorms.csv", n_layers),
+        "updates": update_summary(_read_csv_rows(training_dir / "updates.csv")),
+        "probes": probes,
+        "timings": stages.seconds(),
+    }
+    return audit
+
+
+def _training_section(result) -> dict[str, Any]:
+    losses = [entry["loss"] for entry in result.log_history if "loss" in entry]
+    return {
+        "steps": result.steps,
+        "epochs": result.epochs,
+        "seconds": result.seconds,
+        "tokens_per_s": result.tokens_per_s,
+        "train_loss_first": losses[0] if losses else None,
+        "train_loss_last": losses[-1] if losses else None,
+        "truncated_rows": result.truncated_rows,
+        "log_history": result.log_history,
+    }
+
+
+def _part_size(records: Sequence[Record]) -> dict[str, int]:
+    return {"rows": len(records), "families": len({r.family for r in records})}
+
+
+def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
+    import csv
+
+    if not path.exists():
+        return []
+    with open(path, newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata
+
+    versions = {"python": platform.python_version(), "memgap": __version__}
+    for package in ("torch", "transformers", "peft", "accelerate", "numpy", "scipy", "scikit-learn"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "absent"
+    return versions
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def json_ready(audit: dict[str, Any]) -> dict[str, Any]:
+    """The audit with numpy scalars and arrays and paths turned into plain JSON values."""
+    return json.loads(json.dumps(audit, default=_json_default))
