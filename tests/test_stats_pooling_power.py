@@ -73,3 +73,20 @@ def test_power_from_observed_reports_more_families_for_smaller_effects():
     assert small["power_now_lift"] < large["power_now_lift"]
     nothing = power_from_observed(*args, None)
     assert nothing["families_needed"] is None and nothing["note"] and nothing["n_families"] == 40
+
+
+def test_power_is_defined_when_the_observed_variance_is_nearly_zero():
+    import math
+
+    from memgap.stats import power_at, power_from_observed
+
+    assert power_at(0.5, 10, family_variance=1e-40) == 1.0
+    # Every item improved by exactly 1: the variance components vanish but power is still a number.
+    summary = power_from_observed([1.0] * 12, [0.0] * 12, [f"f{i}" for i in range(12)], effect=0.3)
+    assert all(math.isfinite(summary[key]) for key in ("power_now_lift", "power_now_gap"))
+
+
+def test_json_ready_writes_undefined_figures_as_null():
+    from memgap.audit_document import json_ready
+
+    assert json_ready({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2}}) == {"a": None, "b": [1.0, None], "c": {"d": 2}}

@@ -6,6 +6,8 @@ document's layout (docs/architecture.md describes the keys).
 from __future__ import annotations
 
 import json
+import logging
+import math
 import platform
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -19,6 +21,8 @@ from memgap.atomic import sha256_file
 from memgap.data.records import Record
 
 SCHEMA_VERSION = "1"
+
+log = logging.getLogger(__name__)
 
 
 def assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
@@ -129,5 +133,18 @@ def _json_default(value: Any) -> Any:
 
 
 def json_ready(audit: dict[str, Any]) -> dict[str, Any]:
-    """The audit with numpy scalars and arrays and paths turned into plain JSON values."""
-    return json.loads(json.dumps(audit, default=_json_default))
+    """The audit as plain JSON values: numpy scalars, arrays and paths converted, and any figure that
+    came out undefined (NaN or infinite) written as null, with a warning naming it, since strict JSON
+    has no NaN and a finished audit should not be lost at its last write."""
+    return _finite(json.loads(json.dumps(audit, default=_json_default)), "audit")
+
+
+def _finite(value: Any, path: str) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        log.warning("%s is %s; written as null", path, value)
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item, f"{path}.{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    return value

@@ -37,7 +37,11 @@ def power_at(effect: float, n_families: int, *, family_variance: float, alpha: f
         return 1.0
     noncentrality = abs(effect) / math.sqrt(variance)
     critical = stats.t.ppf(1 - alpha / 2, df)
-    return float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
+    result = float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
+    if not math.isfinite(result):
+        # scipy's noncentral t returns NaN far in its tail (a near-zero variance): the power is then 0 or 1.
+        return 1.0 if noncentrality > critical else 0.0
+    return result
 
 
 def families_needed(effect: float, *, between_family_sd: float, within_family_sd: float, mean_family_size: float,
