@@ -25,6 +25,7 @@ def test_defaults_quick_and_overrides(tmp_path):
         ("training:\n  learnig_rate: 1\n", "unknown setting 'training.learnig_rate' (did you mean 'training.learning_rate'?)"),
         ("training:\n  learning_rate: fast\n", "'training.learning_rate' must be float"),
         ("split:\n  unseen_holdout_fraction: 1.5\n", "'split.unseen_holdout_fraction' must lie strictly between 0 and 1"),
+        ("split:\n  max_train_rows: 5\n  max_holdout_items: 8\n", "must not exceed split.max_train_rows"),
         ("lora: 8\n", "'lora' is a section"),
         ("seed: [1\n", "unparsable YAML"),
         ("- a\n- b\n", "expected a mapping"),
@@ -52,5 +53,5 @@ def test_size_presets_cap_only_quick_runs_and_the_bundled_data():
     assert users.split.max_train_rows is None and users.split.max_holdout_items is None
     quick = load_config(overrides={"data.path": "rows.jsonl", "quick": True})
     assert quick.split.max_train_rows == QUICK_OVERRIDES["split.max_train_rows"]
-    explicit = load_config(overrides={"quick": True, "split.max_train_rows": 7})
-    assert explicit.split.max_train_rows == 7
+    explicit = load_config(overrides={"quick": True, "split.max_train_rows": 17})
+    assert explicit.split.max_train_rows == 17

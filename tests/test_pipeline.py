@@ -85,3 +85,13 @@ def test_refuses_to_resume_under_other_settings(first_run, inputs):
     out, _ = first_run
     with pytest.raises(MemgapError, match="other settings"):
         run_audit(tiny_config(*inputs, out, **{"training.learning_rate": 0.5}), progress=False)
+
+
+def test_capped_training_set_keeps_every_seen_family(inputs, tmp_path):
+    # A small training budget must not drop the families the seen hold-out was drawn from.
+    audit = run_audit(tiny_config(*inputs, tmp_path / "capped", **{"split.max_train_rows": 8,
+                                                                   "split.max_holdout_items": 6}), progress=False)
+    assert audit["split"]["train"]["rows"] == 8
+    assert audit["split"]["seen_holdout"]["rows"] == 6
+    assert audit["split"]["leakage"]["seen_holdout"]["eval_rows_with_train_sibling"] == 1
+    assert audit["split"]["leakage"]["unseen_holdout"]["eval_rows_with_train_sibling"] == 0

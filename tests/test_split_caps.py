@@ -37,3 +37,14 @@ def test_spread_takes_one_per_family_before_any_second(family_sizes, limit, seed
     assert set(r.id for r in chosen) <= set(r.id for r in records)
     assert len({r.family for r in chosen}) == min(limit, len(family_sizes))
     assert chosen == spread_over_families(records, limit, seed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes, st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=3))
+def test_cap_rows_keeps_one_row_of_every_family_asked_for(family_sizes, limit, seed):
+    records = make_records(family_sizes)
+    keep = {f"f{f}" for f in range(0, len(family_sizes), 2)}
+    capped = cap_rows(records, limit, seed, keep_families=keep)
+    assert len(capped) == min(limit, len(records))
+    if limit >= len(keep):
+        assert keep <= {r.family for r in capped}

@@ -252,6 +252,9 @@ def _validate(config: AuditConfig, source: str) -> None:
         (config.split.seen_holdout_per_family >= 1, "split.seen_holdout_per_family", "must be at least 1"),
         (config.split.max_train_rows is None or config.split.max_train_rows >= 1, "split.max_train_rows", "must be at least 1"),
         (config.split.max_holdout_items is None or config.split.max_holdout_items >= 2, "split.max_holdout_items", "must be at least 2"),
+        (config.split.max_train_rows is None or config.split.max_holdout_items is None
+         or config.split.max_holdout_items <= config.split.max_train_rows, "split.max_holdout_items",
+         "must not exceed split.max_train_rows (each seen hold-out family needs a training sibling)"),
         (config.lora.r >= 1, "lora.r", "must be at least 1"),
         (config.lora.alpha > 0, "lora.alpha", "must be positive"),
         (0.0 <= config.lora.dropout < 1.0, "lora.dropout", "must lie in [0, 1)"),

@@ -85,27 +85,31 @@ def _stage_families(config: AuditConfig, data_path: Path) -> tuple[list[Record],
 
 
 def _stage_split(config: AuditConfig, records: list[Record], data_path: Path, run_dir: Path, stages: Stages):
-    """The nested split, capped to the run's size and saved with a manifest of counts and hashes."""
-    from memgap.splits import NestedSplit, cap_rows, check_split, nested_split, spread_over_families, write_split
+    """The nested split, capped to the run's size and saved with a manifest of counts and hashes.
 
-    split = nested_split(
+    A resumed run reads the saved split back, so it trains and evaluates on exactly the same rows.
+    """
+    folder = run_dir / "split"
+    parts = ("train", "seen_holdout", "unseen_holdout")
+    if stages.done("split") and all((folder / f"{name}.jsonl").exists() for name in parts):
+        return tuple(read_records(folder / f"{name}.jsonl", family_field=config.data.family_field) for name in parts)
+    started = time.perf_counter()
+    split = splits.nested_split(
         records,
         unseen_fraction=config.split.unseen_holdout_fraction,
         seen_per_family=config.split.seen_holdout_per_family,
         seed=config.seed,
     )
-    check_split(records, split)  # capping below only drops rows, so no family can cross sides after it
-    train = cap_rows(split.train, config.split.max_train_rows, config.seed)
-    seen = spread_over_families(split.seen_holdout, config.split.max_holdout_items, config.seed)
-    unseen = spread_over_families(split.unseen_holdout, config.split.max_holdout_items, config.seed)
-    if not stages.done("split"):
-        started = time.perf_counter()
-        capped = NestedSplit(train, seen, unseen, seed=config.seed, parameters={
-            **split.parameters, "max_train_rows": config.split.max_train_rows,
-            "max_holdout_items": config.split.max_holdout_items,
-        })
-        write_split(capped, run_dir / "split", input_sha256=sha256_file(data_path), family_field=config.data.family_field)
-        stages.mark_done("split", time.perf_counter() - started)
+    splits.check_split(records, split)  # capping below only drops rows, so no family can cross sides after it
+    seen = splits.spread_over_families(split.seen_holdout, config.split.max_holdout_items, config.seed)
+    unseen = splits.spread_over_families(split.unseen_holdout, config.split.max_holdout_items, config.seed)
+    train = splits.cap_rows(split.train, config.split.max_train_rows, config.seed, keep_families={r.family for r in seen})
+    capped = splits.NestedSplit(train, seen, unseen, seed=config.seed, parameters={
+        **split.parameters, "max_train_rows": config.split.max_train_rows,
+        "max_holdout_items": config.split.max_holdout_items,
+    })
+    splits.write_split(capped, folder, input_sha256=sha256_file(data_path), family_field=config.data.family_field)
+    stages.mark_done("split", time.perf_counter() - started)
     return train, seen, unseen
 
 

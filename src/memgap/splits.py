@@ -10,7 +10,7 @@ ones. Every splitter is deterministic for a seed and keeps the input order insid
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,13 +180,28 @@ def write_split(
     return manifest
 
 
-def cap_rows(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
-    """A seeded random subset that keeps the input order (and so each family's share)."""
+def cap_rows(
+    records: Sequence[Record], limit: int | None, seed: int, *, keep_families: Iterable[str | None] = ()
+) -> list[Record]:
+    """A seeded random subset of at most `limit` rows, in input order.
+
+    One row of each family in `keep_families` is taken first, so capping a training set never drops
+    a family that the seen-family hold-out relies on; the rest is drawn at random from what is left,
+    which keeps the larger families' share of the data.
+    """
     if limit is None or len(records) <= limit:
         return list(records)
-    rng = np.random.default_rng(seed)
-    keep = sorted(rng.choice(len(records), size=limit, replace=False).tolist())
-    return [records[i] for i in keep]
+    order = [int(i) for i in np.random.default_rng(seed).permutation(len(records))]
+    wanted = set(keep_families)
+    chosen: list[int] = []
+    for index in order:
+        if records[index].family in wanted:
+            chosen.append(index)
+            wanted.discard(records[index].family)
+    chosen = chosen[:limit]
+    taken = set(chosen)
+    chosen += [index for index in order if index not in taken][: limit - len(chosen)]
+    return [records[i] for i in sorted(chosen)]
 
 
 def spread_over_families(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
