@@ -130,12 +130,30 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_rows_longer_than_max_length_are_counted_before_training(tmp_path, capsys, tiny):
+    from memgap.data.io import read_records
+    from memgap.encoding import encode
+    from tiny_models import tiny_tokenizer
+
     model_dir, data = tiny
-    config = write(tmp_path / "audit.yaml", "model:\n  max_length: 24\nsplit:\n  max_train_rows: 8\ntraining:\n  max_steps: 1\n"
+    # Long enough for every prompt and a first completion token, too short for any whole completion.
+    tokenizer = tiny_tokenizer()
+    max_length = max(encode(tokenizer, r, 10_000).prompt_length for r in read_records(data)) + 2
+    config = write(tmp_path / "audit.yaml", f"model:\n  max_length: {max_length}\nsplit:\n  max_train_rows: 8\n"
+                   "  max_holdout_items: 6\ntraining:\n  max_steps: 1\n"
                    "evaluation:\n  max_new_tokens: 2\n  scorer: token-f1\nstats:\n  n_resamples: 200\n")
     assert main(["run", "--config", config, "--data", str(data), "--model", str(model_dir),
                  "--out", str(tmp_path / "o"), "--no-progress"]) == 0
     err = capsys.readouterr().err
     warning = next(line for line in err.splitlines() if "are truncated" in line)
-    assert warning.startswith("memgap: warning: 8 of 8 training rows are longer than max_length=24")
+    assert warning.startswith(f"memgap: warning: 8 of 8 training rows are longer than max_length={max_length}")
     assert err.index("are truncated") < err.index("evaluating the adapter")
+
+
+def test_max_length_that_cuts_every_completion_fails_before_any_evaluation(tmp_path, capsys, tiny):
+    model_dir, data = tiny
+    config = write(tmp_path / "audit.yaml", "model:\n  max_length: 16\n")
+    expect_one_line_error(
+        ["run", "--config", config, "--data", str(data), "--model", str(model_dir), "--out", str(tmp_path / "o"), "--no-progress"],
+        capsys, "model.max_length=16",
+    )
+    assert not (tmp_path / "o" / "evaluation").exists()

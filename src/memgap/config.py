@@ -121,11 +121,11 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "stats.n_resamples": 2000,
 }
 BUNDLED_DATA_OVERRIDES: dict[str, Any] = {
-    "split.max_train_rows": 96,
-    "split.max_holdout_items": 18,
+    "split.max_train_rows": 72,
+    "split.max_holdout_items": 16,
     "training.epochs": 1.5,
-    "evaluation.max_new_tokens": 176,
-    "evaluation.membership_train_rows": 18,
+    "evaluation.max_new_tokens": 160,
+    "evaluation.membership_train_rows": 16,
 }
 
 

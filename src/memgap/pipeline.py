@@ -22,6 +22,7 @@ from memgap.audit_document import assemble_audit, json_ready
 from memgap.config import AuditConfig
 from memgap.data.io import read_records, write_jsonl
 from memgap.data.records import Record
+from memgap.errors import MemgapError
 from memgap.run_folder import Stages, settings_fingerprint
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,12 @@ def _warn_if_too_big(config: AuditConfig, loaded, train: Sequence[Record]) -> No
     from memgap.encoding import encode
     from memgap.resources import estimate_training
 
-    lengths = [len(encode(loaded.tokenizer, r, config.model.max_length).input_ids) for r in train]
+    examples = [encode(loaded.tokenizer, r, config.model.max_length) for r in train]
+    if not any(example.completion_tokens for example in examples):
+        raise MemgapError(
+            f"every training row loses its whole completion to truncation at model.max_length={config.model.max_length}; raise it"
+        )
+    lengths = [len(example.input_ids) for example in examples]
     model_config = loaded.model.config
     estimate = estimate_training(
         n_parameters=loaded.n_parameters,
