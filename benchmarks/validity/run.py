@@ -30,6 +30,7 @@ def fmt(value) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--kinds", default="learnable,memorizable", help="which data sets, in this order")
     parser.add_argument("--out", default="runs/validity")
     parser.add_argument("--results", default=str(HERE.parent / "results" / "validity.md"))
     args = parser.parse_args()
@@ -40,7 +41,7 @@ def main() -> int:
         "|---|---|---|---|---|---|---|",
     ]
     all_right = True
-    for kind in ("learnable", "memorizable"):
+    for kind in args.kinds.split(","):
         data = write_jsonl(out / f"{kind}.jsonl", make_rows(kind, seed=0))
         for seed in seeds:
             config = load_config(overrides={

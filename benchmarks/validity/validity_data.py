@@ -16,6 +16,14 @@ WORDS = (
     "dune falcon glacier hazel island jasper kelp lotus maple nimbus oasis pebble quill ridge summit "
     "tundra upland valley walnut yonder zinnia acorn birch canyon dahlia"
 ).split()
+# Code words come from their own pool, disjoint from WORDS, so a prompt never contains them and a
+# generation can only hold them by recall (or rare chance).
+CODE_WORDS = (
+    "otter badger heron lynx marten osprey puffin stoat tapir vole walrus wombat bison crane egret "
+    "ferret gecko ibis jackal koala lemur macaw newt ocelot panda quokka robin shrew toucan viper "
+    "apricot banana cherry damson elderberry fig grape kiwi lemon mango nutmeg olive papaya quince "
+    "raisin sesame tamarind vanilla wasabi almond cello drum flute harp lute oboe piano sitar tuba"
+).split()
 INSTRUCTIONS = (
     "List these items in the house format.",
     "Please put the following items into house format.",
@@ -53,7 +61,7 @@ def make_rows(kind: str, *, families: int = 40, members: int = 5, seed: int = 0)
             completion = "ITEMS: " + " | ".join(item.upper() for item in items) + " END"
             ticket = None
         elif kind == "memorizable":
-            completion = "CODE " + " ".join(rng.sample(WORDS, 4))
+            completion = "CODE " + " ".join(rng.sample(CODE_WORDS, 4))
             ticket = f"T{rng.randrange(1000, 9999)}"
         else:
             raise ValueError(kind)
