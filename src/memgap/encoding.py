@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memgap.data.records import Record
+from memgap.errors import MemgapError
 
 IGNORE_INDEX = -100  # the label value that torch's cross-entropy and the Trainer skip
 
@@ -78,3 +79,11 @@ def encode(tokenizer, record: Record, max_length: int) -> EncodedExample:
 
 def encode_all(tokenizer, records: Sequence[Record], max_length: int) -> list[EncodedExample]:
     return [encode(tokenizer, record, max_length) for record in records]
+
+
+def require_some_completion(examples: Sequence[EncodedExample], max_length: int) -> None:
+    """Refuse a training set whose every completion was cut away by truncation: nothing would be learned."""
+    if not any(example.completion_tokens for example in examples):
+        raise MemgapError(
+            f"every training row loses its whole completion to truncation at model.max_length={max_length}; raise it"
+        )

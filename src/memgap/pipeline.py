@@ -22,7 +22,6 @@ from memgap.audit_document import assemble_audit, json_ready
 from memgap.config import AuditConfig
 from memgap.data.io import read_records, write_jsonl
 from memgap.data.records import Record
-from memgap.errors import MemgapError
 from memgap.run_folder import Stages, settings_fingerprint
 
 log = logging.getLogger(__name__)
@@ -210,14 +209,11 @@ def _write_predictions(run_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
 
 def _warn_if_too_big(config: AuditConfig, loaded, train: Sequence[Record]) -> None:
     """Estimate training memory and time before starting, and warn when the run will not fit."""
-    from memgap.encoding import encode
+    from memgap.encoding import encode_all, require_some_completion
     from memgap.resources import estimate_training
 
-    examples = [encode(loaded.tokenizer, r, config.model.max_length) for r in train]
-    if not any(example.completion_tokens for example in examples):
-        raise MemgapError(
-            f"every training row loses its whole completion to truncation at model.max_length={config.model.max_length}; raise it"
-        )
+    examples = encode_all(loaded.tokenizer, train, config.model.max_length)
+    require_some_completion(examples, config.model.max_length)
     lengths = [len(example.input_ids) for example in examples]
     model_config = loaded.model.config
     estimate = estimate_training(

@@ -54,10 +54,8 @@ def generate_completions(
 
 
 def _stop_token_ids(tokenizer) -> list[int]:
-    ids = {tokenizer.eos_token_id}
+    vocabulary = tokenizer.get_vocab()
     # Chat models end a turn with their own marker, which is not always the tokenizer's eos.
-    for marker in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>"):
-        token_id = tokenizer.convert_tokens_to_ids(marker) if marker in tokenizer.get_vocab() else None
-        if token_id is not None:
-            ids.add(token_id)
+    markers = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>")
+    ids = {tokenizer.eos_token_id, *(vocabulary[marker] for marker in markers if marker in vocabulary)}
     return sorted(i for i in ids if i is not None)

@@ -20,7 +20,7 @@ from transformers import TrainerCallback
 
 from memgap.config import LoraConfig, TrainingConfig
 from memgap.data.records import Record
-from memgap.encoding import IGNORE_INDEX, encode_all
+from memgap.encoding import IGNORE_INDEX, encode_all, require_some_completion
 from memgap.errors import MemgapError
 from memgap.training.architectures import check_lora_targets, default_lora_targets
 from memgap.training.updates import realised_updates, write_updates_csv
@@ -125,8 +125,7 @@ def train_lora(
     truncated = sum(1 for example in examples if example.truncated)
     if truncated:
         log.warning("%d of %d training rows are longer than max_length=%d tokens and are truncated", truncated, len(examples), max_length)
-    if not examples:
-        raise MemgapError(f"every training row lost its completion to truncation at max_length={max_length}; raise model.max_length")
+    require_some_completion(examples, max_length)
 
     targets = lora_targets(loaded.model, lora)
     peft_config = peft.LoraConfig(
