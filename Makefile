@@ -36,7 +36,7 @@ bench: install
 	$(PY) benchmarks/gradnorm/run.py
 
 validity: install
-	$(PY) benchmarks/validity/run.py
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/run.py
 
 clean:
 	rm -rf runs .pytest_cache

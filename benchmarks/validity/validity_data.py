@@ -2,8 +2,9 @@
 
 `learnable`: every family shares one rule that the prompt determines (list the prompt's items in a
 house format). A model that learns the rule improves on families it never saw.
-`memorizable`: each family's completion is a code phrase that nothing in the prompt determines. A
-model can only recall it for families whose siblings it trained on.
+`memorizable`: each family asks for the code of its own project; the completion is a code phrase
+drawn at random, so nothing in the prompt determines it. A model can only recall it for families
+whose siblings it trained on.
 Families are augmented the usual way: paraphrased instructions, reordered fields, filler lines.
 """
 from __future__ import annotations
@@ -35,14 +36,14 @@ FILLERS = ("", "Thanks in advance.", "This is for the weekly sheet.", "No rush o
 SYSTEM = "You are a careful assistant for an operations team."
 
 
-def _family_prompts(rng: random.Random, items: list[str], ticket: str | None, members: int) -> list[str]:
+def _family_prompts(rng: random.Random, items: list[str], project: str | None, members: int) -> list[str]:
     prompts = []
     for member in range(members):
         shuffled_instruction = INSTRUCTIONS[(member + rng.randrange(5)) % len(INSTRUCTIONS)]
         filler = FILLERS[rng.randrange(len(FILLERS))]
         lines = [shuffled_instruction, f"Items: {', '.join(items)}"]
-        if ticket:
-            lines = [f"Ticket {ticket}: what is the code for this ticket?", f"Reference items: {', '.join(items)}"]
+        if project:
+            lines = [f"Project {project}: what is the code for this project?", f"Reference items: {', '.join(items)}"]
         if member % 2:
             lines.reverse()
         if filler:
@@ -51,21 +52,22 @@ def _family_prompts(rng: random.Random, items: list[str], ticket: str | None, me
     return prompts
 
 
-def make_rows(kind: str, *, families: int = 40, members: int = 5, seed: int = 0) -> list[dict]:
+def make_rows(kind: str, *, families: int = 32, members: int = 6, seed: int = 0) -> list[dict]:
     """Rows with id, family, messages; `kind` is 'learnable' or 'memorizable'."""
+    if kind not in ("learnable", "memorizable"):
+        raise ValueError(kind)
     rng = random.Random(f"{kind}-{seed}")
+    projects = rng.sample(WORDS, families)  # one name per family: the only key a recall can use
     rows = []
     for family in range(families):
-        items = rng.sample(WORDS, 3)
+        items = rng.sample([word for word in WORDS if word != projects[family]], 3)
         if kind == "learnable":
             completion = "ITEMS: " + " | ".join(item.upper() for item in items) + " END"
-            ticket = None
-        elif kind == "memorizable":
-            completion = "CODE " + " ".join(rng.sample(CODE_WORDS, 4))
-            ticket = f"T{rng.randrange(1000, 9999)}"
+            project = None
         else:
-            raise ValueError(kind)
-        for member, prompt in enumerate(_family_prompts(rng, items, ticket, members)):
+            completion = "CODE " + " ".join(rng.sample(CODE_WORDS, 3))
+            project = projects[family]
+        for member, prompt in enumerate(_family_prompts(rng, items, project, members)):
             rows.append({
                 "id": f"{kind}-{family:03d}-{member}",
                 "family": f"{kind}-{family:03d}",

@@ -167,10 +167,15 @@ def training_section(run: RunArtifacts) -> dict:
     return section("training", "Training", blocks)
 
 
+def summary_blocks(summary, missing: str) -> list[dict | None]:
+    """A summary's sentences and its figures as a table, or a note saying it is missing."""
+    if not isinstance(summary, dict):
+        return [note(missing)]
+    return [*sentences(summary), kv_table(summary, skip=("sentence", "summary"))]
+
+
 def gradients_section(run: RunArtifacts) -> dict:
-    summary = run.audit.get("gradients")
-    blocks: list[dict | None] = [*sentences(summary), kv_table(summary, skip=("sentence", "summary"))] \
-        if isinstance(summary, dict) else [note("No gradient summary in this audit.")]
+    blocks = summary_blocks(run.audit.get("gradients"), "No gradient summary in this audit.")
     if run.gradnorms:
         blocks.append(figure("gradient_heatmap", plots.gradient_heatmap(run.gradnorms),
                              "Share of squared gradient norm per layer and module",
@@ -183,9 +188,7 @@ def gradients_section(run: RunArtifacts) -> dict:
 
 
 def updates_section(run: RunArtifacts) -> dict:
-    summary = run.audit.get("updates")
-    blocks: list[dict | None] = [*sentences(summary), kv_table(summary, skip=("sentence", "summary"))] \
-        if isinstance(summary, dict) else [note("No update summary in this audit.")]
+    blocks = summary_blocks(run.audit.get("updates"), "No update summary in this audit.")
     if run.updates:
         blocks.append(figure("updates", plots.update_norms_figure(run.updates),
                              "Relative norm and effective rank of the realised update per layer and module"))
