@@ -117,3 +117,26 @@ def test_oversized_components_are_cut_before_linkage(planted, monkeypatch):
     assert len(labels) == len(texts)
     monkeypatch.setattr(inference, "MAX_LINKAGE_COMPONENT", 2000)
     assert adjusted_rand_score(truth, labels) > 0.2
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.5, 0.8])
+def test_batched_average_linkage_matches_scipy_fcluster(planted, threshold):
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    from memgap.families.inference import BATCHED_GROUP_SIZE, average_linkage_many
+    from memgap.families.shingles import shingle_vectors
+
+    texts, truth = planted
+    vectors = shingle_vectors(texts).vectors
+    order = np.argsort(np.asarray(truth), kind="stable")  # groups of whole families and their neighbours
+    sizes = [2, 3, 7, 12, BATCHED_GROUP_SIZE, BATCHED_GROUP_SIZE + 9]  # both the batched and the per-group path
+    groups = np.split(order[:sum(sizes)], np.cumsum(sizes)[:-1])
+    clusters_seen = []
+    for group, labels in zip(groups, average_linkage_many(vectors, groups, threshold)):
+        rows = vectors[group]
+        distance = np.clip(1.0 - (rows @ rows.T).toarray(), 0.0, None)
+        expected = fcluster(linkage(distance[np.triu_indices(len(group), 1)], method="average"), t=1.0 - threshold, criterion="distance")
+        assert adjusted_rand_score(expected, labels) == 1.0
+        assert len(set(labels)) == len(set(expected))
+        clusters_seen.append(len(set(labels)))
+    assert any(1 < n < len(g) for n, g in zip(clusters_seen, groups))  # not all singletons, not one blob

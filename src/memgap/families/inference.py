@@ -18,9 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.hierarchy import linkage
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial.distance import squareform
 
 from memgap.families.shingles import pair_cosine, shingle_vectors
 
@@ -30,6 +29,7 @@ DEFAULT_THRESHOLD = 0.5
 ANCHORS_PER_ROW = 6
 MAX_ANCHOR_DOCUMENT_FREQUENCY = 256
 MAX_LINKAGE_COMPONENT = 2000
+BATCHED_GROUP_SIZE = 64
 
 
 def infer_families(texts: Sequence[str], *, threshold: float | None = None, seed: int = 0) -> list[str]:
@@ -84,6 +84,7 @@ def candidate_pairs(
         rows = block.row.astype(np.int64) + start
         cols = block.col.astype(np.int64)
         # One shared rare shingle is often chance at scale; ask for two unless a row has only one.
+        # (Asking for three halves the pairs to verify but lost siblings on small data sets.)
         enough = (block.data >= np.minimum(2, anchors_of_row[rows])) & (rows != cols)
         rows, cols = rows[enough], cols[enough]
         codes.append(np.minimum(rows, cols) * n_rows + np.maximum(rows, cols))
@@ -145,12 +146,18 @@ def _cohesive_clusters(
     row_bounds = np.concatenate([[0], np.cumsum(sizes)])
     edge_order = np.argsort(component[left], kind="stable")
     edge_bounds = np.concatenate([[0], np.cumsum(edges_per_component)])
+    small, parts = [], []
     for component_id in not_clique:
         members = row_order[row_bounds[component_id]:row_bounds[component_id + 1]]
+        if len(members) <= MAX_LINKAGE_COMPONENT:
+            small.append(members)
+            continue
         edges = edge_order[edge_bounds[component_id]:edge_bounds[component_id + 1]]
-        for labels, nodes in _split_component(vectors, members, left[edges], right[edges], similarity[edges], threshold, threshold):
-            cluster_ids[nodes] = labels + next_id
-            next_id += int(labels.max()) + 1
+        parts.extend(_split_component(vectors, members, left[edges], right[edges], similarity[edges], threshold, threshold))
+    parts.extend(zip(average_linkage_many(vectors, small, threshold), small))
+    for labels, nodes in parts:
+        cluster_ids[nodes] = labels + next_id
+        next_id += int(labels.max()) + 1
     return cluster_ids
 
 
@@ -161,7 +168,7 @@ def _split_component(vectors, members, left, right, similarity, threshold, edge_
         yield np.zeros(1, dtype=np.int64), members
         return
     if len(members) <= MAX_LINKAGE_COMPONENT:
-        yield _average_linkage(vectors[members], threshold), members
+        yield average_linkage_many(vectors, [members], threshold)[0], members
         return
     if edge_threshold >= 0.99:
         yield np.zeros(len(members), dtype=np.int64), members  # near-identical rows: one family
@@ -186,13 +193,61 @@ def _split_component(vectors, members, left, right, similarity, threshold, edge_
         )
 
 
-def _average_linkage(rows: sp.csr_matrix, threshold: float) -> np.ndarray:
-    """Average-linkage clusters of a few rows, cut where mean similarity falls below `threshold`."""
-    similarity = (rows @ rows.T).toarray().astype(np.float64)
-    distance = np.clip(1.0 - similarity, 0.0, None)
-    np.fill_diagonal(distance, 0.0)
-    tree = linkage(squareform(distance, checks=False), method="average")
-    return fcluster(tree, t=1.0 - threshold, criterion="distance").astype(np.int64) - 1
+def average_linkage_many(vectors: sp.csr_matrix, groups: Sequence[np.ndarray], threshold: float) -> list[np.ndarray]:
+    """Average-linkage clusters inside each group of rows, cut where mean similarity falls below
+    `threshold`; one array of local labels per group."""
+    return [
+        _cut_average_linkage(len(group), distance, 1.0 - threshold)
+        for group, distance in zip(groups, _condensed_distances(vectors, groups))
+    ]
+
+
+def _condensed_distances(vectors: sp.csr_matrix, groups: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Cosine distances inside each group, in scipy's condensed order. Small groups share one
+    batched pair computation: slicing and multiplying once per group cost more than the clustering
+    itself on the thousands of small groups of 100k rows. Large groups use one sparse product each."""
+    distances: list[np.ndarray | None] = [None] * len(groups)
+    small = [k for k, group in enumerate(groups) if len(group) <= BATCHED_GROUP_SIZE]
+    if small:
+        pairs = [_upper_pairs(len(groups[k])) for k in small]
+        left = np.concatenate([groups[k][i] for k, (i, _) in zip(small, pairs)])
+        right = np.concatenate([groups[k][j] for k, (_, j) in zip(small, pairs)])
+        similarity = pair_cosine(vectors, left, right)
+        bounds = np.cumsum([0] + [len(i) for i, _ in pairs])
+        for position, k in enumerate(small):
+            distances[k] = similarity[bounds[position]:bounds[position + 1]]
+    for k, group in enumerate(groups):
+        if distances[k] is None:
+            rows = vectors[group]
+            distances[k] = (rows @ rows.T).toarray()[_upper_pairs(len(group))]
+    return [np.clip(1.0 - d.astype(np.float64), 0.0, None) for d in distances]
+
+
+_UPPER_PAIRS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _upper_pairs(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) with i < j in scipy's condensed distance order."""
+    if size not in _UPPER_PAIRS:
+        _UPPER_PAIRS[size] = np.triu_indices(size, 1)
+    return _UPPER_PAIRS[size]
+
+
+def _cut_average_linkage(size: int, condensed_distance: np.ndarray, cutoff: float) -> np.ndarray:
+    """Flat clusters of one average-linkage tree: the merges at height <= cutoff, as scipy's
+    fcluster(criterion="distance") forms them. Average linkage is monotone, so those merges are
+    whole subtrees; following them directly skips fcluster's per-call validation, which dominated
+    on thousands of tiny groups."""
+    tree = linkage(condensed_distance, method="average")
+    parent = np.arange(2 * size - 1)
+    for step, (a, b, height, _) in enumerate(tree):
+        if height <= cutoff:
+            parent[int(a)] = parent[int(b)] = size + step
+    root = parent.copy()
+    for node in range(2 * size - 2, -1, -1):  # children come before parents: top-down fills roots
+        root[node] = root[parent[node]] if parent[node] != node else node
+    _, labels = np.unique(root[:size], return_inverse=True)
+    return labels.astype(np.int64)
 
 
 def label_clusters(cluster_ids: Sequence[int] | np.ndarray) -> list[str]:
