@@ -227,7 +227,9 @@ _UPPER_PAIRS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def _upper_pairs(size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(i, j) with i < j in scipy's condensed distance order."""
+    """(i, j) with i < j in scipy's condensed distance order; kept for the small sizes that recur."""
+    if size > BATCHED_GROUP_SIZE:
+        return np.triu_indices(size, 1)
     if size not in _UPPER_PAIRS:
         _UPPER_PAIRS[size] = np.triu_indices(size, 1)
     return _UPPER_PAIRS[size]
