@@ -70,3 +70,15 @@ def test_too_few_families_gives_null_with_note():
 def test_constant_sizes_give_null_spearman():
     result = spearman_with_ci([3, 3, 3, 3], [0.1, 0.5, 0.2, 0.9])
     assert result["spearman"] is None
+
+
+def test_mostly_tied_sizes_give_a_finite_ci_without_scipy_degenerate_warnings():
+    import warnings
+
+    sizes = [2] * 14 + [3, 5]  # most resamples draw only size-2 families: no ranks to correlate
+    gaps = np.random.default_rng(1).normal(size=16)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = spearman_with_ci(sizes, gaps, n_resamples=500)
+    assert not [w for w in caught if issubclass(w.category, scipy_stats.DegenerateDataWarning)]
+    assert math.isfinite(result["ci_low"]) and math.isfinite(result["ci_high"])

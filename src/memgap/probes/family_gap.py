@@ -8,6 +8,7 @@ number of the family's rows in training, the copies the adapter could learn from
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -44,10 +45,12 @@ def spearman_with_ci(sizes: Sequence[float], gaps: Sequence[float], *, n_resampl
         return {"spearman": None, "ci_low": low, "ci_high": high}
     rho = float(scipy_stats.spearmanr(x, y).statistic)
     if x.size >= MIN_FAMILIES and n_resamples > 0 and math.isfinite(rho):
-        result = scipy_stats.bootstrap(
-            (x, y), _row_spearman, paired=True, vectorized=True, n_resamples=n_resamples,
-            method="percentile", confidence_level=confidence_level, rng=np.random.default_rng(seed),
-        )
+        with warnings.catch_warnings():  # the tie-only resamples scipy warns about are dropped below
+            warnings.simplefilter("ignore", scipy_stats.DegenerateDataWarning)
+            result = scipy_stats.bootstrap(
+                (x, y), _row_spearman, paired=True, vectorized=True, n_resamples=n_resamples,
+                method="percentile", confidence_level=confidence_level, rng=np.random.default_rng(seed),
+            )
         distribution = result.bootstrap_distribution
         tail = (1 - confidence_level) / 2 * 100
         low, high = (float(v) for v in np.nanpercentile(distribution, [tail, 100 - tail]))
