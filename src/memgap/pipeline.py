@@ -57,11 +57,11 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     log.info("loading model %s", config.model.name or "(embedded SmolLM2-135M-Instruct)")
     loaded = _load_model(config, progress)
     _check_lora_targets(config, loaded)
-    _warn_if_too_big(config, loaded, train)
+    train_examples = _encode_training_rows(config, loaded, train)
     scorer_name = _scorer_name(config, records)
     subsets = {"seen": seen, "unseen": unseen, "train": membership_sample}
     base_rows = _stage_evaluate("base", loaded.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
-    train_result = _stage_train(config, loaded, train, run_dir, stages, progress)
+    train_result = _stage_train(config, loaded, train, train_examples, run_dir, stages, progress)
     adapter_rows = _stage_evaluate("adapter", train_result.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
 
     rows = base_rows + adapter_rows
@@ -140,7 +140,7 @@ def _stage_evaluate(label, model, loaded, subsets, scorer_name, config, run_dir,
     return rows
 
 
-def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], run_dir: Path, stages: Stages, progress: bool):
+def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples, run_dir: Path, stages: Stages, progress: bool):
     """Train the adapter once (resuming from its last checkpoint), or load it when already trained."""
     from memgap.training.sft import load_trained, train_lora
 
@@ -152,7 +152,7 @@ def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], run_dir: 
     result = train_lora(
         loaded, train,
         lora=config.lora, training=config.training, max_length=config.model.max_length,
-        output_dir=training_dir, seed=config.seed, resume=True, progress=progress,
+        output_dir=training_dir, seed=config.seed, resume=True, progress=progress, examples=examples,
     )
     stages.mark_done("train", time.perf_counter() - started)
     return result
@@ -207,8 +207,10 @@ def _write_predictions(run_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
     write_jsonl(run_dir / "predictions.jsonl", predictions)
 
 
-def _warn_if_too_big(config: AuditConfig, loaded, train: Sequence[Record]) -> None:
-    """Estimate training memory and time before starting, and warn when the run will not fit."""
+def _encode_training_rows(config: AuditConfig, loaded, train: Sequence[Record]):
+    """Tokenize the training rows once, before the base evaluation: refuse rows that truncation
+    empties, and estimate training memory and time, warning when the run will not fit. The encoded
+    rows go on to training."""
     from memgap.encoding import encode_all, require_some_completion
     from memgap.resources import estimate_training
 
@@ -234,6 +236,7 @@ def _warn_if_too_big(config: AuditConfig, loaded, train: Sequence[Record]) -> No
         )
     if estimate.seconds > 3600:
         log.warning("training may take about %.1f hours on this machine; use --quick or lower split.max_train_rows", estimate.seconds / 3600)
+    return examples
 
 
 # -- small helpers --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from transformers import TrainerCallback
 
 from memgap.config import LoraConfig, TrainingConfig
 from memgap.data.records import Record
-from memgap.encoding import IGNORE_INDEX, encode_all, require_some_completion
+from memgap.encoding import IGNORE_INDEX, EncodedExample, encode_all, require_some_completion
 from memgap.errors import MemgapError
 from memgap.training.architectures import check_lora_targets, default_lora_targets
 from memgap.training.updates import realised_updates, write_updates_csv
@@ -102,8 +102,12 @@ def train_lora(
     resume: bool = True,
     callbacks=(),
     progress: bool = True,
+    examples: Sequence[EncodedExample] | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter on the records, recording per-module gradient norms.
+
+    `examples` are the records already encoded at `max_length` (the pipeline encodes them once,
+    before evaluating the base model); without them the records are encoded here.
 
     Writes output_dir/adapter (safetensors), gradnorms.csv (unless `callbacks` bring their own
     GradNormCallback), updates.csv, log_history.json and train_result.json.
@@ -120,7 +124,8 @@ def train_lora(
     checkpoints = output_dir / "checkpoints"
     set_seed(seed)
 
-    examples = encode_all(loaded.tokenizer, train_records, max_length)
+    if examples is None:
+        examples = encode_all(loaded.tokenizer, train_records, max_length)
     examples = [example for example in examples if any(label != IGNORE_INDEX for label in example.labels)]
     truncated = sum(1 for example in examples if example.truncated)
     if truncated:
