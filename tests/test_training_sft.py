@@ -76,15 +76,34 @@ class _StartStep(TrainerCallback):
 
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     _train(tmp_path / "whole", steps=8, save_steps=3)
+    recorder = GradNormCallback(path=tmp_path / "killed" / "g.csv")
     with pytest.raises(KeyboardInterrupt):
-        _train(tmp_path / "killed", steps=8, save_steps=3, callbacks=[_Interrupt(5), GradNormCallback(path=tmp_path / "killed" / "g.csv")])
+        _train(tmp_path / "killed", steps=8, save_steps=3, callbacks=[_Interrupt(5), recorder])
     assert (tmp_path / "killed" / "checkpoints" / "checkpoint-3").is_dir()
+    recorder.on_train_end(None, None, None)  # the table is closed, as a dying process would leave it
+    with open(tmp_path / "killed" / "g.csv", "a") as table:
+        table.write("1")  # a line torn by the kill ("1" of "13,..."); it is not a row of step 1
     start = _StartStep()
     resumed = _train(tmp_path / "killed", steps=8, save_steps=3, callbacks=[start, GradNormCallback(path=tmp_path / "killed" / "g.csv")])
     assert start.started_at == 3 and resumed.steps == 8
     steps_in_table = [int(line.split(",")[0]) for line in (tmp_path / "killed" / "g.csv").read_text().splitlines()[1:]]
     assert sorted(set(steps_in_table)) == list(range(1, 9)) and len(steps_in_table) == 8 * 28
     # the resumed adapter is the uninterrupted one (same data order, optimizer and RNG state)
+    whole = load_file(tmp_path / "whole" / "adapter" / "adapter_model.safetensors")
+    again = load_file(tmp_path / "killed" / "adapter" / "adapter_model.safetensors")
+    for key in whole:
+        torch.testing.assert_close(again[key], whole[key], rtol=1e-4, atol=1e-6)
+
+
+def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(tmp_path):
+    _train(tmp_path / "whole", steps=8, save_steps=3)
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path / "killed", steps=8, save_steps=3, callbacks=[_Interrupt(7)])
+    torn = tmp_path / "killed" / "checkpoints" / "checkpoint-6"
+    (torn / "trainer_state.json").unlink()  # the Trainer writes it last: the kill came before it
+    start = _StartStep()
+    resumed = _train(tmp_path / "killed", steps=8, save_steps=3, callbacks=[start])
+    assert start.started_at == 3 and resumed.steps == 8
     whole = load_file(tmp_path / "whole" / "adapter" / "adapter_model.safetensors")
     again = load_file(tmp_path / "killed" / "adapter" / "adapter_model.safetensors")
     for key in whole:

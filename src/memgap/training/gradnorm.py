@@ -213,7 +213,7 @@ class GradNormCallback(TrainerCallback):
                 reader = csv.reader(stream)
                 header = next(reader, None)
                 if header == list(COLUMNS):
-                    kept = [row for row in reader if row and int(row[0]) <= resumed_at]
+                    kept = [row for row in reader if _complete_row(row) and int(row[0]) <= resumed_at]
         self._file = open(path, "w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file)
         self._writer.writerow(COLUMNS)
@@ -223,6 +223,17 @@ class GradNormCallback(TrainerCallback):
     def _flush(self) -> None:
         if self._file is not None:
             self._file.flush()
+
+
+def _complete_row(row: list[str]) -> bool:
+    """A whole table row; a kill can tear the last line, and "1" torn from "13,..." must not pass as step 1."""
+    if len(row) != len(COLUMNS) or not row[0].isdigit():
+        return False
+    try:
+        float(row[-1])
+    except ValueError:
+        return False
+    return True
 
 
 class _AggregateIndex:

@@ -23,6 +23,7 @@ from memgap.data.records import Record
 from memgap.encoding import IGNORE_INDEX, EncodedExample, encode_all, require_some_completion
 from memgap.errors import MemgapError
 from memgap.training.architectures import check_lora_targets, default_lora_targets
+from memgap.training.checkpoints import last_complete_checkpoint
 from memgap.training.updates import realised_updates, write_updates_csv
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,6 @@ def train_lora(
     """
     import peft
     from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
 
     from memgap.training.gradnorm import GradNormCallback
 
@@ -157,11 +157,11 @@ def train_lora(
             callback.trainer = trainer
         trainer.add_callback(callback)
 
-    last = get_last_checkpoint(str(checkpoints)) if resume and checkpoints.is_dir() else None
+    last = last_complete_checkpoint(checkpoints) if resume else None
     if last:
         log.info("resuming training from %s", last)
     started = time.perf_counter()
-    trainer.train(resume_from_checkpoint=last)
+    trainer.train(resume_from_checkpoint=str(last) if last else None)
     seconds = time.perf_counter() - started
 
     history = _whole_run_train_loss(list(trainer.state.log_history))
