@@ -14,14 +14,22 @@ from typing import Any
 
 from memgap.domains.tenacious import catalog
 from memgap.domains.tenacious.brief import is_low_confidence
+from memgap.domains.tenacious.context import (
+    NUMBER,
+    NUMBER_WORD,
+    NUMBER_WORDS,
+    as_number,
+    bench_counts,
+    company_name,
+    context_numbers,
+    context_words,
+    segment_of,
+    stacks_in,
+)
 
 MAX_ANALYSED_CHARS = 20_000  # longer outputs are cut before pattern matching; the length check sees all
 BODY_WORDS = (60, 180)
 
-NUMBER_WORDS = {
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "dozen": 12,
-}
 COUNT_WORDS = {**NUMBER_WORDS, "one": 1, "a": 1, "an": 1, "single": 1}
 ALWAYS_ALLOWED_WORDS = {
     "i", "hi", "hello", "dear", "subject", "re", "fwd", "best", "thanks", "regards", "cheers", "ai", "ml", "llm",
@@ -67,13 +75,11 @@ PUT_DOWN = re.compile(
     r"|\bbody shops?\b|\bcheap offshore\b|\bToptal\b|\bUpwork\b|\bAndela\b|\bFiverr\b",
     re.IGNORECASE,
 )
-NUMBER_WORD = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
 OTHER_COMPANY = re.compile(r"\b(?:" + "|".join(catalog.NAME_HEADS) + r")\b")
 COUNTED_ENGINEERS = re.compile(
     r"\b(\d+|" + "|".join(COUNT_WORDS) + r")\s+(?:[\w-]+\s+){0,2}?(?:engineers?|developers?|people)\b", re.IGNORECASE
 )
 WORD = re.compile(r"\S+")
-NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 CAPITALISED = re.compile(r"(?<![\w'’.-])[A-Z][\w&'’.-]*")
 
 
@@ -134,89 +140,6 @@ def _banned_pattern() -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
 
 
-# --- context helpers -------------------------------------------------------------------------
-
-def context_strings(context: Any) -> list[str]:
-    """Every string and number in the context, as text, depth first."""
-    if isinstance(context, dict):
-        return [text for key in context for text in context_strings(context[key])]
-    if isinstance(context, (list, tuple)):
-        return [text for item in context for text in context_strings(item)]
-    if isinstance(context, bool) or context is None:
-        return []
-    return [str(context)]
-
-
-def _as_number(text: str) -> float | None:
-    try:
-        return float(text.replace(",", ""))
-    except ValueError:
-        return None
-
-
-def context_numbers(context: Any) -> set[float]:
-    """Every number the context states, in digits or as a word ("two product lines")."""
-    text = "\n".join(context_strings(context))
-    numbers = {n for token in NUMBER.findall(text) if (n := _as_number(token)) is not None}
-    return numbers | {float(NUMBER_WORDS[word.lower()]) for word in NUMBER_WORD.findall(text)}
-
-
-def context_words(context: Any) -> set[str]:
-    """Every word of the context, lower-cased, with and without edge dots and hyphens."""
-    words = {word.lower() for word in re.findall(r"[\w.#+-]+", "\n".join(context_strings(context)))}
-    return words | {word.strip(".-") for word in words}
-
-
-def company_name(context: dict) -> str:
-    company = context.get("company")
-    if isinstance(company, dict):
-        return str(company.get("name") or "")
-    return str(company or "")
-
-
-def _stack_patterns(stack: str) -> tuple[str, ...]:
-    known = catalog.STACKS.get(stack)
-    return known["patterns"] if known else (r"(?<!\w)" + re.escape(stack) + r"(?!\w)",)
-
-
-def _count(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
-
-
-def bench_counts(context: dict) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for entry in context.get("bench") or []:
-        if isinstance(entry, dict) and entry.get("stack"):
-            counts[str(entry["stack"])] = counts.get(str(entry["stack"]), 0) + _count(entry.get("count"))
-    return counts
-
-
-def stacks_in(text: str, stacks: list[str]) -> list[tuple[str, int]]:
-    """(stack, position) for every mention of one of `stacks` in the text."""
-    found = []
-    for stack in stacks:
-        for pattern in _stack_patterns(stack):
-            found += [(stack, match.start()) for match in re.finditer(pattern, text)]
-    return sorted(found, key=lambda item: item[1])
-
-
-SEGMENT_NAMES = (
-    ("recently_funded", r"fund"), ("restructuring", r"restruct|cost"), ("mature_enterprise", r"enterprise|mature"),
-    ("ai_transformation", r"\bai\b|ai[_ -]|artificial"),
-)
-
-
-def segment_of(context: dict) -> str | None:
-    """The context's segment as one of the four keys, from a key or a free-text label."""
-    company = context.get("company")
-    raw = context.get("segment") or (company.get("segment") if isinstance(company, dict) else None)
-    text = str(raw or "").lower()
-    return next((key for key, pattern in SEGMENT_NAMES if re.search(pattern, text)), None)
-
-
 # --- the checks ------------------------------------------------------------------------------
 
 def check_banned_phrases(email: Email, context: dict) -> tuple[float, list[str]]:
@@ -242,7 +165,7 @@ def check_grounding(email: Email, context: dict) -> tuple[float, list[str]]:
             flagged.add(word)
     numbers = context_numbers(context)
     for match in NUMBER.finditer(text):
-        value = _as_number(match.group(0))
+        value = as_number(match.group(0))
         if value is None or value in numbers:
             continue
         if re.match(r"[\s-]*(?:min|minute)", text[match.end():match.end() + 8], re.IGNORECASE):
@@ -408,7 +331,7 @@ def check_prices_and_put_downs(email: Email, context: dict) -> tuple[float, list
     problems = []
     for match in PRICE.finditer(email.text):
         amount = NUMBER.search(match.group(0))
-        if amount and _as_number(amount.group(0)) in numbers and re.search(r"[mMbB]|million|billion", match.group(0)):
+        if amount and as_number(amount.group(0)) in numbers and re.search(r"[mMbB]|million|billion", match.group(0)):
             continue  # the funding amount quoted from the brief
         problems.append(f"price: {match.group(0)}")
     problems += [f"put-down: {match.group(0)}" for match in PUT_DOWN.finditer(email.text)]
