@@ -47,6 +47,11 @@ def test_copying_adapter_is_caught_and_base_is_not(audit_inputs):
         assert probes[key]["adapter"] == 1.0 and probes[key]["base"] == 0.0
         assert probes[key]["by_holdout"]["seen"] == {"base": 0.0, "adapter": 1.0}
         assert probes[key]["by_holdout"]["unseen"]["adapter"] == 0.0  # own references copy nothing
+    for key in RATE_KEYS:  # two families answer four items: the clustered test cannot call that significant
+        difference = probes[key]["adapter_minus_base"]["seen"]
+        assert difference["delta"] == 1.0 and difference["n"] == 4 and difference["n_families"] == 2
+        assert difference["p_value"] >= 0.25 > difference["item_level"]["p_value"]
+        assert probes[key]["adapter_minus_base"]["unseen"]["delta"] == 0.0
     membership = probes["membership"]
     assert membership["n_members"] == 6 and membership["n_nonmembers"] == 4
     assert membership["auc"] == 1.0 and membership["siblings_of_members"]["n"] == 4

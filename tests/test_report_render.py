@@ -17,6 +17,7 @@ from fixtures.run_folder import IMG, OPTIONAL_PARTS, SCRIPT, build_run_folder
 from memgap.errors import MemgapError
 from memgap.report import render_report
 from memgap.report.formatting import copied_pieces, highlight_html, highlight_md, md_escape
+from memgap.report.sections import points_interval
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -104,6 +105,14 @@ def test_copied_spans_are_highlighted_from_escaped_pieces(hostile_run):
     copied = example["generation"][start:end]
     text = paths["html"].read_text(encoding="utf-8")
     assert f"<mark>{html.escape(copied, quote=True)}</mark>" in text
+
+
+def test_probe_differences_carry_their_family_clustered_interval(hostile_run):
+    markdown = hostile_run[1]["md"].read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): line for line in markdown.splitlines() if line.startswith("| ") and "rate" in line}
+    assert "+5.0 to +29.0 pts (p 0.01)" in rows["verbatim span rate"]
+    assert rows["sibling copy rate"].rstrip(" |").endswith("—")  # no interval recorded: a dash, not a made-up one
+    assert points_interval({"ci_low": -1e-17, "ci_high": 0.5, "p_value": 0.2}) == "+0.0 to +50.0 pts (p 0.20)"
 
 
 def test_rendering_is_deterministic(hostile_run):

@@ -82,6 +82,27 @@ def test_copying_well_above_base_turns_a_partial_transfer_into_memorization():
     assert "35 percentage points" in copying["claim"]
 
 
+def _with_copy_interval(ci_low, ci_high, p_value):
+    audit = audit_from_lifts(seen=(0.30, 0.02), unseen=(0.18, 0.02), copy_rate=(0.05, 0.40))
+    audit["probes"]["sibling_copy_rate"]["adapter_minus_base"] = {
+        "seen": {"delta": 0.35, "ci_low": ci_low, "ci_high": ci_high, "p_value": p_value, "n_families": 9}}
+    return audit
+
+
+def test_the_copy_excess_is_quoted_with_its_family_clustered_interval():
+    verdict = decide(_with_copy_interval(0.12, 0.58, 0.004), VerdictConfig())
+    assert verdict["label"] == "memorizes-families"
+    assert "35 percentage points more often than the base model's (95 % CI +12 to +58 points, p = 0.004, 9 families)" \
+        in verdict["claim"]
+    assert any("(95 % CI +12 to +58 points" in reason for reason in verdict["reasons"])
+
+
+def test_a_copy_excess_the_families_cannot_tell_from_zero_is_not_counted_as_copying():
+    verdict = decide(_with_copy_interval(-0.14, 0.70, 0.41), VerdictConfig())
+    assert verdict["label"] == "generalizes" and "copy" not in verdict["claim"]
+    assert any("not counted as copying" in reason for reason in verdict["reasons"])
+
+
 def test_a_significant_gap_is_stated_in_a_generalizes_claim():
     audit = audit_from_lifts(seen=(0.30, 0.02), unseen=(0.18, 0.02))
     verdict = decide(audit, VerdictConfig())

@@ -173,6 +173,7 @@ def _probes(config, train, seen, unseen, rows, run_dir) -> dict[str, Any]:
         examples_per_holdout=config.probes.examples_per_holdout,
         n_resamples=min(config.stats.n_resamples, 2000),
         seed=config.seed,
+        alpha=config.stats.alpha,
     )
     probes = run_probes(train, {"seen": seen, "unseen": unseen}, generations, token_stats, **kwargs)
     write_jsonl(run_dir / "membership.jsonl", membership_rows(train, {"seen": seen, "unseen": unseen}, token_stats))

@@ -12,7 +12,8 @@ before a claim rests on it. Labels, in the order the rules are tried, on the pri
 2. `memorizes-families`: the seen-family lift and the gap (seen minus unseen lift) are both
    significantly positive, and either the unseen lift is not significantly positive, or the
    generalization ratio (unseen / seen lift) is below `min_generalization_ratio`, or the adapter
-   copies training-sibling text more than the base model by over `max_copy_rate_excess`.
+   copies training-sibling text more than the base model by over `max_copy_rate_excess` (and, where
+   the probes recorded its family-clustered interval, significantly more than the base model).
 3. `generalizes`: the unseen-family lift is significantly positive, the ratio is at least
    `min_generalization_ratio` (where the ratio is undefined because the seen lift is not
    distinguishable from zero, the gap must not be significantly positive instead), and the secondary metric's unseen lift is not significantly negative.
@@ -78,7 +79,10 @@ class _Facts:
         else:
             self.ratio_ok = self.ratio >= config.min_generalization_ratio
         self.copy_excess = _copy_excess(audit)
-        self.copying = self.copy_excess is not None and self.copy_excess > config.max_copy_rate_excess
+        self.copy_interval = _copy_interval(audit)
+        self.copy_significant = self.copy_interval is None or self._positive(self.copy_interval)
+        self.copying = (self.copy_excess is not None and self.copy_excess > config.max_copy_rate_excess
+                        and self.copy_significant)
         self.secondary_metric, self.secondary = _secondary(audit, metric)
         self.secondary_contradicts = self.secondary is not None and self._negative(self.secondary)
         self.reasons = self._reasons()
@@ -114,6 +118,20 @@ class _Facts:
             parts.append(f"({', '.join(inner)})")
         return " ".join(parts)
 
+    def _copy_uncertainty(self) -> str:
+        """' (95 % CI -3 to +27 points, p = 0.12, 16 families)' from the family-clustered difference, if recorded."""
+        s = self.copy_interval
+        if s is None:
+            return ""
+        inner = []
+        if _finite(s.get("ci_low")) and _finite(s.get("ci_high")):
+            low, high = (round(100 * s[key]) + 0 for key in ("ci_low", "ci_high"))  # an int: no "-0"
+            inner.append(f"{self.ci} {low:+d} to {high:+d} points")
+        inner.append(_p(s))
+        if s.get("n_families") is not None:
+            inner.append(f"{int(s['n_families'])} families")
+        return f" ({', '.join(inner)})"
+
     def _reasons(self) -> list[str]:
         alpha = _number(self.config.alpha)
         reasons = [
@@ -136,10 +154,14 @@ class _Facts:
         else:
             reasons.append("Generalization ratio undefined (the seen-family lift is not distinguishable from zero).")
         if self.copy_excess is not None:
+            above = self.copy_excess > self.config.max_copy_rate_excess
             reasons.append(
-                f"Sibling copy rate, adapter minus base: {_signed_points(self.copy_excess)}; "
-                + ("above" if self.copying else "within")
-                + f" the allowed excess of {_points(self.config.max_copy_rate_excess)}."
+                f"Sibling copy rate, adapter minus base: {_signed_points(self.copy_excess)}{self._copy_uncertainty()}; "
+                + ("above" if above else "within")
+                + f" the allowed excess of {_points(self.config.max_copy_rate_excess)}"
+                + ("" if self.copy_significant else
+                   f", but not significantly above the base model's rate at alpha {alpha}, so not counted as copying")
+                + "."
             )
         if self.secondary is not None:
             secondary_name = _metric_name(self.secondary_metric, self.audit)
@@ -175,7 +197,8 @@ class _Facts:
         )
         if self.copying:
             claim += (
-                f" Its generations copy training-sibling text {_points(self.copy_excess)} more often than the base model's."
+                f" Its generations copy training-sibling text {_points(self.copy_excess)} more often than the base "
+                f"model's{self._copy_uncertainty()}."
             )
         claim += (
             " Model-card sentence: \"We improved the policy on this distribution; we have not shown that it "
@@ -202,7 +225,10 @@ class _Facts:
                 f" A further {self._lift(self.gap, families=False)} on trained families is specific to those families."
             )
         if self.copying:
-            claim += f" Its generations copy training-sibling text {_points(self.copy_excess)} more often than the base model's."
+            claim += (
+                f" Its generations copy training-sibling text {_points(self.copy_excess)} more often than the base "
+                f"model's{self._copy_uncertainty()}."
+            )
         return _result("generalizes", claim, self.reasons, None, self.metric)
 
     def inconclusive(self) -> dict[str, Any]:
@@ -277,6 +303,14 @@ def _copy_excess(audit: dict) -> float | None:
     if isinstance(rate, dict) and _finite(rate.get("adapter")) and _finite(rate.get("base")):
         return float(rate["adapter"]) - float(rate["base"])
     return None
+
+
+def _copy_interval(audit: dict) -> dict | None:
+    """The seen hold-out's family-clustered copy-rate difference (delta, CI, p), when the probes recorded it."""
+    rate = (audit.get("probes") or {}).get("sibling_copy_rate")
+    interval = ((rate or {}).get("adapter_minus_base") or {}).get("seen") if isinstance(rate, dict) else None
+    usable = isinstance(interval, dict) and _finite(interval.get("p_value")) and _finite(interval.get("delta"))
+    return interval if usable else None
 
 
 def _secondary(audit: dict, metric: str) -> tuple[str | None, dict | None]:

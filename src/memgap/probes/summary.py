@@ -3,6 +3,8 @@
 Rates at the top level are on the seen-family hold-out, where training siblings exist and copying
 is the question; `by_holdout` gives both hold-outs. On the unseen-family hold-out an item has no
 siblings, so its "copy" comparison is with the nearest training completion overall.
+`adapter_minus_base` gives each rate's difference with a family-clustered CI and p-value: the two
+models answer the same items, and siblings' generations are not independent of each other.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from memgap.probes.copying import CopyFinding, TrainingCorpus, find_copying
 from memgap.probes.facts import Fact, TrainingFacts, carried_over_facts
 from memgap.probes.family_gap import family_size_memorization
 from memgap.probes.membership import membership_rows, summarize_membership
+from memgap.stats.paired import paired_delta
 
 MODELS = ("base", "adapter")
 HOLDOUTS = ("seen", "unseen")
@@ -48,14 +51,37 @@ def probe_generations(records: Sequence[Record], generations: Mapping[str, str],
     return probes
 
 
+def indicators(item: ItemProbe) -> dict[str, bool]:
+    """Per generation: closer to training than to its reference, has a verbatim span, carries a fact."""
+    return {
+        "sibling_copy_rate": item.copying.closer_to_training,
+        "verbatim_span_rate": item.copying.has_verbatim_span,
+        "carried_over_fact_rate": bool(item.facts),
+    }
+
+
 def rates(items: Sequence[ItemProbe]) -> dict[str, float | None]:
     """Share of generations closer to training than to their reference, with a verbatim span, with a carried fact."""
     if not items:
         return {name: None for name in RATES}
+    flags = [indicators(item) for item in items]
+    return {name: float(np.mean([flag[name] for flag in flags])) for name in RATES}
+
+
+def rate_differences(adapter: Sequence[ItemProbe], base: Sequence[ItemProbe], *, n_resamples: int,
+                     alpha: float, seed: int) -> dict[str, dict | None]:
+    """Adapter minus base rate over the items both models answered, family-clustered (sign-flip) CI and p."""
+    base_by_id = {item.record.id: item for item in base}
+    pairs = [(item, base_by_id[item.record.id]) for item in adapter if item.record.id in base_by_id]
+    if not pairs:
+        return {name: None for name in RATES}
+    families = [item.record.family or item.record.id for item, _ in pairs]
+    adapter_flags = [indicators(item) for item, _ in pairs]
+    base_flags = [indicators(other) for _, other in pairs]
     return {
-        "sibling_copy_rate": float(np.mean([item.copying.closer_to_training for item in items])),
-        "verbatim_span_rate": float(np.mean([item.copying.has_verbatim_span for item in items])),
-        "carried_over_fact_rate": float(np.mean([bool(item.facts) for item in items])),
+        name: paired_delta([float(flag[name]) for flag in adapter_flags], [float(flag[name]) for flag in base_flags],
+                           families, n_resamples=n_resamples, alpha=alpha, seed=seed).to_dict()
+        for name in RATES
     }
 
 
@@ -119,6 +145,7 @@ def run_probes(
     generations: Mapping[str, Mapping[str, str]],
     token_stats: Mapping[str, Mapping[str, TokenStats]],
     *, min_span_tokens: int = 8, examples_per_holdout: int = 3, n_resamples: int = 2000, seed: int = 0,
+    alpha: float = 0.05,
 ) -> dict:
     """All probes, as the JSON-ready `probes` section of audit.json.
 
@@ -150,6 +177,12 @@ def run_probes(
         by_holdout = {holdout: {model: rates(probed[holdout].get(model, []))[rate] for model in dict.fromkeys((*MODELS, *models))}
                       for holdout in HOLDOUTS}
         result[rate] = {**by_holdout["seen"], "by_holdout": by_holdout}
+    if "base" in models and "adapter" in models:
+        differences = {holdout: rate_differences(probed[holdout]["adapter"], probed[holdout]["base"],
+                                                 n_resamples=n_resamples, alpha=alpha, seed=seed)
+                       for holdout in HOLDOUTS}
+        for rate in RATES:
+            result[rate]["adapter_minus_base"] = {holdout: differences[holdout][rate] for holdout in HOLDOUTS}
     result["details"] = {holdout: {model: details(items) for model, items in probed[holdout].items()} for holdout in HOLDOUTS}
     result["examples"] = [
         example(item, model, holdout, corpus_by_id)

@@ -205,12 +205,15 @@ def probes_section(run: RunArtifacts) -> dict:
     for key, value in probes.items():
         if isinstance(value, dict) and is_number(value.get("base")) and is_number(value.get("adapter")):
             rows.append([key.replace("_", " "), percent(value["base"]), percent(value["adapter"]),
-                         f"{100 * (value['adapter'] - value['base']):+.1f} pts"])
+                         f"{100 * (value['adapter'] - value['base']):+.1f} pts",
+                         points_interval(((value.get("adapter_minus_base") or {}).get("seen")))])
     blocks: list[dict | None] = [
         paragraph("Sibling copying: the share of generations that reproduce text of a training sibling of the item. "
                   "Verbatim spans: long spans copied from any training row. Carried-over facts: facts of a sibling "
                   "that do not belong to the item. Membership: how well loss separates training rows from held-out rows."),
-        table(["probe", "base", "adapter", "difference"], rows) if rows else note("No copy-rate probes recorded."),
+        table(["probe", "base", "adapter", "difference", "family-clustered CI (p)"], rows,
+              "Seen-family hold-out. The interval resamples whole families: siblings' generations are not "
+              "independent.") if rows else note("No copy-rate probes recorded."),
     ]
     membership = probes.get("membership")
     if isinstance(membership, dict):
@@ -219,6 +222,14 @@ def probes_section(run: RunArtifacts) -> dict:
     blocks.append(figure("membership_roc", plots.membership_roc_figure(curves, aucs), "Membership inference ROC curve")
                   or note(run.notes.get("membership.jsonl", "No membership ROC recorded.")))
     return section("probes", "Probes", blocks)
+
+
+def points_interval(s: Any) -> str:
+    """A rate difference's interval in percentage points, with its p-value; '—' where none was recorded."""
+    if not isinstance(s, dict) or not is_number(s.get("ci_low")) or not is_number(s.get("ci_high")):
+        return "—"
+    low, high = (round(100 * s[key], 1) + 0.0 for key in ("ci_low", "ci_high"))  # + 0.0: no "-0.0"
+    return f"{low:+.1f} to {high:+.1f} pts (p {p_value(s.get('p_value'))})"
 
 
 def membership_curves(membership: Any, rows: list[dict] | None) -> tuple[dict, dict]:
