@@ -6,6 +6,7 @@ import copy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import norm
 
 from fixtures.run_folder import audit_from_lifts, synthetic_audit
 from memgap.config import VerdictConfig
@@ -174,6 +175,24 @@ def test_more_copying_never_moves_the_label_away_from_memorizes(values, rate_a, 
     low, high = sorted((rate_a, rate_b))
     config = VerdictConfig()
     label = lambda r: decide(audit_from_lifts((seen, se_seen), (unseen, se_unseen), copy_rate=(0.0, r)), config)["label"]
+    if label(low) == "memorizes-families":
+        assert label(high) == "memorizes-families"
+
+
+@settings(max_examples=60, deadline=None)
+@given(figures, st.floats(0.0, 0.5), st.floats(0.0, 0.5), st.floats(0.01, 0.3))
+def test_more_copying_with_the_same_interval_width_never_moves_the_label_away_from_memorizes(values, rate_a, rate_b, se):
+    seen, unseen, se_seen, se_unseen = values
+    low, high = sorted((rate_a, rate_b))
+    config = VerdictConfig()
+
+    def label(rate):
+        audit = audit_from_lifts((seen, se_seen), (unseen, se_unseen), copy_rate=(0.0, rate))
+        audit["probes"]["sibling_copy_rate"]["adapter_minus_base"] = {"seen": {
+            "delta": rate, "ci_low": rate - 1.96 * se, "ci_high": rate + 1.96 * se,
+            "p_value": float(2 * norm.sf(rate / se)), "n_families": 12}}
+        return decide(audit, config)["label"]
+
     if label(low) == "memorizes-families":
         assert label(high) == "memorizes-families"
 
