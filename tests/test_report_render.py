@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from fixtures.run_folder import IMG, OPTIONAL_PARTS, SCRIPT, build_run_folder
 from memgap.errors import MemgapError
 from memgap.report import render_report
-from memgap.report.formatting import copied_pieces, highlight_html, highlight_md, md_escape
-from memgap.report.sections import points_interval
+from memgap.report.formatting import copied_pieces, highlight_html, highlight_md, md_escape, points_interval
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -118,6 +118,10 @@ class _Facts:
             parts.append(f"({', '.join(inner)})")
         return " ".join(parts)
 
+    def _copying_sentence(self) -> str:
+        return (f" Its generations copy training-sibling text {_points(self.copy_excess)} more often than the base "
+                f"model's{self._copy_uncertainty()}.")
+
     def _copy_uncertainty(self) -> str:
         """' (95 % CI -3 to +27 points, p = 0.12, 16 families)' from the family-clustered difference, if recorded."""
         s = self.copy_interval
@@ -196,10 +200,7 @@ class _Facts:
             f"{self._lift(self.gap, families=False)} says the lift is largely specific to the training families."
         )
         if self.copying:
-            claim += (
-                f" Its generations copy training-sibling text {_points(self.copy_excess)} more often than the base "
-                f"model's{self._copy_uncertainty()}."
-            )
+            claim += self._copying_sentence()
         claim += (
             " Model-card sentence: \"We improved the policy on this distribution; we have not shown that it "
             "generalizes beyond the augmentation families.\""
@@ -225,10 +226,7 @@ class _Facts:
                 f" A further {self._lift(self.gap, families=False)} on trained families is specific to those families."
             )
         if self.copying:
-            claim += (
-                f" Its generations copy training-sibling text {_points(self.copy_excess)} more often than the base "
-                f"model's{self._copy_uncertainty()}."
-            )
+            claim += self._copying_sentence()
         return _result("generalizes", claim, self.reasons, None, self.metric)
 
     def inconclusive(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ model is trained to produce and what the audit scores; the prompt is everything 
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,3 +49,21 @@ class Record:
             context=self.context,
             row=self.row,
         )
+
+
+def context_strings(context: Any) -> Iterator[str]:
+    """Every string and number inside a record's structured context, depth first."""
+    if context is None:
+        return
+    if isinstance(context, str):
+        yield context
+    elif isinstance(context, bool):
+        return
+    elif isinstance(context, (int, float)):
+        yield str(context)
+    elif isinstance(context, dict):
+        for value in context.values():
+            yield from context_strings(value)
+    elif isinstance(context, (list, tuple)):
+        for value in context:
+            yield from context_strings(value)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from memgap.data.records import Record
+from memgap.data.records import Record, context_strings
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -51,24 +50,6 @@ def words(text: str) -> list[str]:
 def ngrams(tokens: Sequence[str], n: int) -> Iterator[tuple[str, ...]]:
     """Contiguous n-token windows, in order."""
     return (tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-
-
-def context_strings(context: Any) -> Iterator[str]:
-    """Every string and number inside a record's structured context, depth first."""
-    if context is None:
-        return
-    if isinstance(context, str):
-        yield context
-    elif isinstance(context, bool):
-        return
-    elif isinstance(context, (int, float)):
-        yield str(context)
-    elif isinstance(context, dict):
-        for value in context.values():
-            yield from context_strings(value)
-    elif isinstance(context, (list, tuple)):
-        for value in context:
-            yield from context_strings(value)
 
 
 def licensed_text(record: Record) -> str:

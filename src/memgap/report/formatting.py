@@ -75,8 +75,13 @@ def signed(x: Any) -> str:
     return f"{x:+.2f}" if x == 0 or abs(x) >= 0.095 else f"{x:+.3f}"
 
 
+def has_interval(s: Any) -> bool:
+    """An estimate dict with both confidence bounds recorded."""
+    return isinstance(s, dict) and is_number(s.get("ci_low")) and is_number(s.get("ci_high"))
+
+
 def interval(s: dict | None) -> str:
-    if not isinstance(s, dict) or not is_number(s.get("ci_low")) or not is_number(s.get("ci_high")):
+    if not has_interval(s):
         return "—"
     return f"{signed(s['ci_low'])} to {signed(s['ci_high'])}"
 
@@ -87,6 +92,14 @@ def p_value(p: Any) -> str:
     if p < 0.0001:
         return "< 0.0001"
     return f"{p:.2g}" if p < 0.01 else f"{p:.2f}"
+
+
+def points_interval(s: Any) -> str:
+    """A rate difference's interval in percentage points, with its p-value; '—' where none was recorded."""
+    if not has_interval(s):
+        return "—"
+    low, high = (round(100 * s[key], 1) + 0.0 for key in ("ci_low", "ci_high"))  # + 0.0: no "-0.0"
+    return f"{low:+.1f} to {high:+.1f} pts (p {p_value(s.get('p_value'))})"
 
 
 def percent(rate: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from memgap.report import plots
 from memgap.report.artifacts import RunArtifacts
 from memgap.report.formatting import (
-    copied_pieces, highlight_html, highlight_md, interval, is_number, number, p_value, percent,
+    copied_pieces, highlight_html, highlight_md, interval, is_number, number, p_value, percent, points_interval,
 )
 
 HOLDOUT_NAMES = {"seen": "seen families", "unseen": "unseen families"}
@@ -222,14 +222,6 @@ def probes_section(run: RunArtifacts) -> dict:
     blocks.append(figure("membership_roc", plots.membership_roc_figure(curves, aucs), "Membership inference ROC curve")
                   or note(run.notes.get("membership.jsonl", "No membership ROC recorded.")))
     return section("probes", "Probes", blocks)
-
-
-def points_interval(s: Any) -> str:
-    """A rate difference's interval in percentage points, with its p-value; '—' where none was recorded."""
-    if not isinstance(s, dict) or not is_number(s.get("ci_low")) or not is_number(s.get("ci_high")):
-        return "—"
-    low, high = (round(100 * s[key], 1) + 0.0 for key in ("ci_low", "ci_high"))  # + 0.0: no "-0.0"
-    return f"{low:+.1f} to {high:+.1f} pts (p {p_value(s.get('p_value'))})"
 
 
 def membership_curves(membership: Any, rows: list[dict] | None) -> tuple[dict, dict]:

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 STATE_FILE = "trainer_state.json"
-WEIGHT_FILES = ("adapter_model.safetensors", "model.safetensors", "adapter_model.bin", "pytorch_model.bin")
+WEIGHT_FILES = ("adapter_model.safetensors", "model.safetensors")  # the Trainer saves safetensors
 
 
 def checkpoint_step(directory: Path) -> int | None:

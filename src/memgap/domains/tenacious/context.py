@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from memgap.data.records import context_strings
 from memgap.domains.tenacious import catalog
 
 NUMBER_WORDS = {
@@ -15,17 +16,6 @@ NUMBER_WORDS = {
 }
 NUMBER_WORD = re.compile(r"\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
-
-
-def context_strings(context: Any) -> list[str]:
-    """Every string and number in the context, as text, depth first."""
-    if isinstance(context, dict):
-        return [text for key in context for text in context_strings(context[key])]
-    if isinstance(context, (list, tuple)):
-        return [text for item in context for text in context_strings(item)]
-    if isinstance(context, bool) or context is None:
-        return []
-    return [str(context)]
 
 
 def as_number(text: str) -> float | None:
