@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from memgap.data.io import read_records, write_jsonl
 from memgap.domains.tenacious import default_data_path
 from memgap.domains.tenacious.brief import is_low_confidence
-from memgap.domains.tenacious.generator import SYSTEM_PROMPT, family_sizes, generate_rows, size_summary
+from memgap.domains.tenacious.generator import (
+    MAX_FAMILY_SIZE, SYSTEM_PROMPT, family_sizes, generate_rows, size_summary,
+)
 from memgap.domains.tenacious.gold import count_word, offered_bench
 from memgap.errors import MemgapError
 
@@ -56,8 +58,13 @@ def test_different_seeds_give_different_prospects():
 @given(originals=st.integers(1, 60), extra=st.integers(0, 400), concentration=st.floats(0, 4), seed=st.integers(0, 1000))
 def test_concentrated_sizes_sum_to_rows_and_respect_minimum(originals, extra, concentration, seed):
     rows = 2 * originals + extra
+    if rows > MAX_FAMILY_SIZE * originals:  # more rows than the families may hold: refused, by name
+        with pytest.raises(MemgapError, match=f"--rows {rows} is too many for {originals} originals"):
+            family_sizes(originals, concentration=concentration, rows=rows, seed=seed)
+        return
     sizes = family_sizes(originals, concentration=concentration, rows=rows, seed=seed)
     assert len(sizes) == originals and sum(sizes) == rows and min(sizes) >= 2
+    assert max(sizes) <= MAX_FAMILY_SIZE
 
 
 def test_higher_concentration_puts_more_rows_in_the_largest_families():
