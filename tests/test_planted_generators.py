@@ -86,3 +86,12 @@ def test_scripts_and_punctuation():
     for ch in ("\u2014", "\u2013", "\u00a0", "\u2019", "\u201c", "\u2026", "\u2022", "\u200b", "https://"):
         assert ch in web, repr(ch)
     assert re.search("[\U0001F300-\U0001FAFF]", web)
+
+
+def test_it_support_shared_ids_option():
+    easy = generate("it_support", SMALL, seed=8, declare_family=False)
+    hard = it_support.generate(SMALL, seed=8, declare_family=False, unique_ids=False)
+    tags = lambda s: {t for r in s.rows for t in re.findall(r"\b(?:LT|NB|WS)-\d{5}\b", r["prompt"])}  # noqa: E731
+    assert len(tags(easy)) > 10
+    assert tags(hard) <= set(it_support.SHARED_IDS["asset"])
+    assert Counter(hard.planted) == Counter(easy.planted)

@@ -13,6 +13,7 @@ double). Every row of the set, original or variant, ends with the same service-d
 """
 from __future__ import annotations
 
+import functools
 import random
 
 from ._common import PlantedSet, Thesaurus, add_typos, build, choose_ops, pick, reorder
@@ -155,7 +156,14 @@ FILLERS = ["Just to be clear,", "As mentioned,", "To be on the safe side,", "If 
 WORD = r"[A-Za-z]{4,}"
 
 
-def _original(rng: random.Random, f: int) -> dict:
+SHARED_IDS = {  # unique_ids=False: identifiers from these small pools, shared across families
+    "asset": ["LT-20417", "LT-20418", "NB-31002"], "code": ["E401", "0x80F3", "E118"],
+    "ticket": ["INC0042117", "INC0042118", "INC0042120", "INC0042131"], "version": ["7.2.118", "9.0.301"],
+    "printer": ["PRN-C14", "PRN-D22"], "printer2": ["PRN-K31", "PRN-L40"],
+}
+
+
+def _original(rng: random.Random, f: int, unique_ids: bool = True) -> dict:
     topic = TOPIC_NAMES[rng.randrange(len(TOPIC_NAMES))]
     spec = TOPICS[topic]
     first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -176,6 +184,10 @@ def _original(rng: random.Random, f: int) -> dict:
         "ssid": rng.choice(["CORP-SECURE", "Staff-5G", "HQ-WLAN"]),
         "ssid2": rng.choice(["Guest", "Visitors", "Guest-Open"]),
     }
+    if not unique_ids:  # no extra draws from rng: the rest of the set stays as with unique ids
+        for key, pool in SHARED_IDS.items():
+            slots[key] = pool[(f * 7 + len(key)) % len(pool)]
+        slots["account"] = slots["account"].rstrip("0123456789")
     intro = (f"Hello, this is {first} {last} from {rng.choice(DEPT)} in {rng.choice(BUILDING)}.")
     prompt_sentences = [intro, rng.choice(spec["ask"]), f"It started {rng.choice(WHEN)}.",
                         rng.choice(IMPACT)]
@@ -234,9 +246,13 @@ SALT = 1  # seeds this generator's random stream apart from the others'
 
 
 def generate(n_families: int = 360, seed: int = 0, shape: str = "prompt_completion",
-             declare_family: bool = True) -> PlantedSet:
-    """IT-support planted families. Default: 360 families, about 1,300 rows.
+             declare_family: bool = True, unique_ids: bool = True) -> PlantedSet:
+    """IT-support planted families. Default: 360 families, about 1,400 rows.
 
     shape: "prompt_completion" (the ticket is the prompt, the agent's answer the completion) or
-    "messages" (user / assistant). declare_family: also write the truth into "family"."""
-    return build(n_families, seed, "it", shape, declare_family, _original, _variant, _render, salt=SALT)
+    "messages" (user / assistant). declare_family: also write the truth into "family".
+    unique_ids=False (the harder set): asset tags, error codes, ticket numbers, versions,
+    printers and account numbers come from pools of 2-4 values shared by all families, so only
+    words (names, department, building, the choice of steps) tell same-topic families apart."""
+    original = functools.partial(_original, unique_ids=unique_ids)
+    return build(n_families, seed, "it", shape, declare_family, original, _variant, _render, salt=SALT)
