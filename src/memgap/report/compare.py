@@ -14,7 +14,7 @@ from memgap.report import plots
 from memgap.report.artifacts import load_audit
 from memgap.report.formatting import interval, is_number, p_value, signed
 from memgap.report.render import verdict_view, write_documents
-from memgap.report.sections import HOLDOUT_NAMES, figure, key_values, metric_title, note, section, table
+from memgap.report.blocks import HOLDOUT_NAMES, figure, key_values, metric_title, note, section, table
 
 FILES_DIR = "compare_files"
 

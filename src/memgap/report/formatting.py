@@ -155,3 +155,10 @@ def highlight_md(text: str, spans: Sequence[Any]) -> MarkdownText:
         out.append("\n".join(lines))
     body = "".join(out) or " "
     return MarkdownText("\n".join("> " + line for line in body.split("\n")))
+
+
+def seconds(x: Any) -> str | None:
+    """A duration in seconds, to a tenth below a minute and whole seconds above; None where not recorded."""
+    if not is_number(x):
+        return None
+    return f"{x:,.1f}" if x < 60 else f"{x:,.0f}"
