@@ -15,7 +15,7 @@ from typing import Any
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 HOLDOUT_COLOURS = {"seen": "#d9822b", "unseen": "#2b7bb9"}
 GROUP_COLOURS = {"attention": "#2b7bb9", "mlp": "#d9822b"}
@@ -235,22 +235,23 @@ def family_sizes_figure(sizes: Sequence[int]) -> bytes | None:
     sizes = sorted((int(s) for s in sizes if _finite(s) and s > 0), reverse=True)
     if not sizes:
         return None
-    fig = _new_figure(5.6, 2.5)
+    fig = _new_figure(6.2, 2.5)
     ax = fig.subplots()
     ranks = range(1, len(sizes) + 1)
     ax.plot(list(ranks), sizes, marker="o", markersize=3, linewidth=1.2, color="#2b7bb9")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    for axis in (ax.xaxis, ax.yaxis):  # plain numbers: the default log labels are mathtext, which is off here
-        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        axis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if str(f"{value:g}")[0] in "25" else ""))
+    # Ticks at 1-2-5 steps plus the ends, as plain numbers (the default log labels are mathtext, off here).
+    ax.set_xticks(_one_two_five(1, len(sizes)), [f"{v:g}" for v in _one_two_five(1, len(sizes))])
+    ax.set_yticks(_one_two_five(sizes[-1], sizes[0]), [f"{v:g}" for v in _one_two_five(sizes[-1], sizes[0])])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
     top = max(1, math.ceil(0.1 * len(sizes)))
     ax.axvline(top + 0.5, color="#999999", linestyle="--", linewidth=0.8)
     share = sum(sizes[:top]) / sum(sizes)
-    ax.text(top + 0.5, sizes[0], f" largest 10 %: {100 * share:.0f} % of rows", fontsize=8, va="top", color="#59636e")
-    ax.set_xlabel("family rank (1 = largest)")
+    ax.set_xlabel("family rank (1 = largest); dashed: the largest 10 % of families")
     ax.set_ylabel("rows in the family")
-    ax.set_title(f"family sizes ({len(sizes)} families, {sum(sizes)} rows)")
+    ax.set_title(f"family sizes: {len(sizes)} families, {sum(sizes)} rows; largest 10 % hold {100 * share:.0f} % of rows")
     return _png(fig)
 
 
@@ -304,6 +305,19 @@ def compare_lifts_figure(runs: Sequence[tuple[str, dict]], metric: str, title: s
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
     return _png(fig)
+
+
+def _one_two_five(low: float, high: float) -> list[float]:
+    """1, 2, 5, 10, 20, 50, ... between `low` and `high`, and both ends."""
+    values: set[float] = set()
+    decade = 10 ** math.floor(math.log10(max(low, 1e-12)))
+    while decade <= high:
+        values.update(step * decade for step in (1, 2, 5) if low <= step * decade <= high)
+        decade *= 10
+    for end in (float(low), float(high)):  # an end only where it does not crowd a round tick
+        if all(abs(math.log10(end / value)) > 0.15 for value in values):
+            values.add(end)
+    return sorted(values)
 
 
 def _short(text: str, limit: int) -> str:
