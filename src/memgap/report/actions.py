@@ -68,17 +68,19 @@ def leakage_actions(audit: dict[str, Any]) -> list[Action]:
         overlap = report.get("eval_rows_with_13gram_overlap_count")
         if is_number(overlap) and overlap > 0:
             actions.append(Action(
-                "leakage", f"Remove the {_rows(overlap)} of the {name} that share a 13-word span with training",
+                "leakage", f"Remove the {_rows(overlap)} of the {name} that {_verb(overlap, 'shares', 'share')} a 13-word span "
+                "with training",
                 f"{number(overlap)} of {number(report.get('eval_rows'))} rows "
-                f"({percent(report.get('eval_rows_with_13gram_overlap'))}) repeat training text word for word; "
-                "their lift measures recall, not the behaviour.",
+                f"({percent(report.get('eval_rows_with_13gram_overlap'))}) {_verb(overlap, 'repeats', 'repeat')} "
+                "training text word for word; a lift there measures recall, not the behaviour.",
                 f"split.leakage.{holdout}.eval_rows_with_13gram_overlap_count", number(overlap), "split"))
         siblings = report.get("eval_rows_with_train_sibling_count")
         if holdout == "unseen_holdout" and is_number(siblings) and siblings > 0:
             actions.append(Action(
                 "leakage", f"Move the {_rows(siblings, 'unseen-family row')} with a training sibling out of that hold-out",
-                f"{number(siblings)} rows ({percent(report.get('eval_rows_with_train_sibling'))}) of families held out "
-                "whole have a family member in training, so the unseen lift is partly a seen one.",
+                f"{_rows(siblings)} ({percent(report.get('eval_rows_with_train_sibling'))}) of families held out "
+                f"whole {_verb(siblings, 'has', 'have')} a family member in training, so the unseen lift is partly "
+                "a seen one.",
                 f"split.leakage.{holdout}.eval_rows_with_train_sibling_count", number(siblings), "split"))
     return actions
 
@@ -172,6 +174,10 @@ ACTION_BUILDERS = (leakage_actions, power_actions, concentration_actions, traini
 
 def _rows(count: float, noun: str = "row") -> str:
     return f"{number(count)} {noun}" + ("" if count == 1 else "s")
+
+
+def _verb(count: float, singular: str, plural: str) -> str:
+    return singular if count == 1 else plural
 
 
 def _dict(value: Any) -> dict:

@@ -52,9 +52,11 @@ def figure(name: str, png: bytes | None, alt: str, caption: str | None = None) -
     return None if png is None else {"kind": "figure", "name": name, "png": png, "alt": alt, "caption": caption}
 
 
-def actions_block(actions: list) -> dict:
+def actions_block(actions: list, section_titles: dict[str, str]) -> dict:
     """The 'what to do next' list: each action's title, the sentence with its number, the section to look at."""
-    return {"kind": "actions", "items": [{"title": a.title, "because": a.because, "section": a.section} for a in actions]}
+    return {"kind": "actions", "items": [
+        {"title": a.title, "because": a.because, "section": a.section,
+         "section_title": section_titles.get(a.section, a.section)} for a in actions]}
 
 
 def section(identifier: str, title: str, blocks: list[dict | None], appendix: list[dict | None] = ()) -> dict:

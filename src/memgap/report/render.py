@@ -46,13 +46,14 @@ def report_context(run: RunArtifacts) -> dict[str, Any]:
     lifts = figure("lifts", plots.lifts_figure(audit.get("lifts") or {}, titles, audit.get("gap")),
                    "Lifts with confidence intervals on seen and unseen families",
                    "Points: lift; bars: family-clustered confidence interval; grey: the gap (seen minus unseen).")
+    body = sections.all_sections(run)
     return {
         "title": "memgap audit",
         "facts": _header_facts(audit),
         "verdict": verdict_view(audit.get("verdict") or {}),
         "lifts_figure": lifts,
-        "actions": actions_block(next_actions(audit)),
-        "sections": sections.all_sections(run),
+        "actions": actions_block(next_actions(audit), {section["id"]: section["title"] for section in body}),
+        "sections": body,
     }
 
 
