@@ -29,10 +29,12 @@ def metric_title(metric: str, audit: dict[str, Any]) -> str:
 
 
 def paragraph(text: str) -> dict:
+    """A paragraph of prose."""
     return {"kind": "paragraph", "text": text}
 
 
 def note(text: str) -> dict:
+    """A one-line note, printed in italics: what is missing, and why."""
     return {"kind": "note", "text": text}
 
 
@@ -49,6 +51,7 @@ def named_figures(title: str, rows: list[tuple[str, Any]], caption: str | None =
 
 
 def figure(name: str, png: bytes | None, alt: str, caption: str | None = None) -> dict | None:
+    """A PNG figure (`name` becomes report_files/<name>.png); None when there was nothing to draw."""
     return None if png is None else {"kind": "figure", "name": name, "png": png, "alt": alt, "caption": caption}
 
 
@@ -90,7 +93,9 @@ def key_values(data: Any, *, skip: tuple[str, ...] = (), depth: int = 3) -> list
 
 
 def raw_table(data: Any, title: str, *, skip: tuple[str, ...] = ()) -> dict | None:
-    """An audit.json section's figures under their own keys, for the appendix."""
+    """An audit.json section's figures under their own keys, for the appendix; None when `data` is no dict."""
+    if not isinstance(data, dict):
+        return None
     rows = key_values(data, skip=skip)
     return table([f"{title} (audit.json keys)", "value"], rows, compact=True) if rows else None
 

@@ -17,6 +17,7 @@ from memgap.report.formatting import (
 
 
 def probes_section(run: RunArtifacts) -> dict:
+    """Copy rates of base and adapter with family-clustered intervals, and the membership probe."""
     probes = run.audit.get("probes")
     if not isinstance(probes, dict) or not probes:
         return section("probes", "Probes", [note("No probes in this audit (copying, verbatim spans, membership).")])
@@ -109,6 +110,7 @@ def _curves_from_rows(rows: list[dict]) -> dict[str, tuple[list, list]]:
 
 
 def examples_section(run: RunArtifacts) -> dict:
+    """Base and adapter generations side by side per hold-out, copied spans highlighted."""
     audit = run.audit
     probes = audit.get("probes") if isinstance(audit.get("probes"), dict) else {}
     examples = [e for e in probes.get("examples") or [] if isinstance(e, dict) and "id" in e]

@@ -30,6 +30,7 @@ def all_sections(run: RunArtifacts) -> list[dict]:
 
 
 def lifts_section(run: RunArtifacts) -> dict:
+    """The key table of lifts, gaps and ratios; item-level intervals in the appendix."""
     audit = run.audit
     rows = []
     for metric, lifts in (audit.get("lifts") or {}).items():
@@ -78,6 +79,7 @@ def key_figures_table(audit: dict[str, Any]) -> dict:
 
 
 def per_family_section(run: RunArtifacts) -> dict:
+    """Each family's lift, one figure per metric (the primary metric first)."""
     audit = run.audit
     per_family = audit.get("per_family")
     if not isinstance(per_family, dict) or not per_family:
@@ -92,6 +94,7 @@ def per_family_section(run: RunArtifacts) -> dict:
 
 
 def data_section(run: RunArtifacts) -> dict:
+    """The data set, how concentrated its families are, and a rank plot of family sizes."""
     audit = run.audit
     data, families = audit.get("data") or {}, audit.get("families") or {}
     size = families.get("size") if isinstance(families.get("size"), dict) else {}
@@ -134,6 +137,7 @@ def _bucket_start(label: str) -> float:
 
 
 def split_section(run: RunArtifacts) -> dict:
+    """Rows and families per part of the split, and each hold-out's overlap with training."""
     split = run.audit.get("split") or {}
     sizes = [[name, number((split.get(key) or {}).get("rows")), number((split.get(key) or {}).get("families"))]
              for key, name in PARTS if isinstance(split.get(key), dict)]
@@ -156,7 +160,7 @@ def split_section(run: RunArtifacts) -> dict:
               "Seen-family rows have training siblings by design; an unseen-family row should have none, and no "
               "hold-out row should repeat 13 words of training text.")
         if rows else note("No leakage audit recorded."),
-    ], appendix=[raw_table(leakage, "Leakage", skip=("worst_offenders",)) if leakage else None])
+    ], appendix=[raw_table(leakage, "Leakage", skip=("worst_offenders",))])
 
 
 def _count_share(report: dict, key: str) -> str:
@@ -167,6 +171,7 @@ def _count_share(report: dict, key: str) -> str:
 
 
 def training_section(run: RunArtifacts) -> dict:
+    """The training run in figures (steps, time, loss, curves where recorded) and the loss curve."""
     training = run.audit.get("training")
     curves = training.get("curves") if isinstance(training, dict) and isinstance(training.get("curves"), dict) else {}
     blocks: list[dict | None] = [named_figures("The training run", [
@@ -182,11 +187,11 @@ def training_section(run: RunArtifacts) -> dict:
     blocks.append(figure("loss", png, "Training loss by step") or
                   note(run.notes.get("training/log_history.json", "The training log holds no losses.")))
     return section("training", "Training", blocks,
-                   appendix=[raw_table(training, "Training", skip=("log_history", "curves"))
-                             if isinstance(training, dict) else None])
+                   appendix=[raw_table(training, "Training", skip=("log_history", "curves"))])
 
 
 def gradients_section(run: RunArtifacts) -> dict:
+    """Where training pressure went: shares of squared gradient norm by group, layer band and phase."""
     gradients = run.audit.get("gradients")
     blocks: list[dict | None] = []
     if isinstance(gradients, dict):
@@ -217,11 +222,11 @@ def gradients_section(run: RunArtifacts) -> dict:
     else:
         blocks.append(note(run.notes.get("training/gradnorms.csv", "No gradient norms recorded.")))
     return section("gradients", "Training pressure (gradient norms)", blocks,
-                   appendix=[raw_table(gradients, "Gradient norms", skip=("sentence", "summary"))
-                             if isinstance(gradients, dict) else None])
+                   appendix=[raw_table(gradients, "Gradient norms", skip=("sentence", "summary"))])
 
 
 def updates_section(run: RunArtifacts) -> dict:
+    """The realised update ΔW per module: its size relative to W and its effective rank."""
     updates = run.audit.get("updates")
     blocks: list[dict | None] = []
     if isinstance(updates, dict):
@@ -232,7 +237,8 @@ def updates_section(run: RunArtifacts) -> dict:
             ("its ‖ΔW‖ / ‖W‖", _n(largest.get("relative_norm"))),
             ("median ‖ΔW‖ / ‖W‖ over modules", _n(updates.get("relative_norm_median"))),
             ("median effective rank", _n(updates.get("effective_rank_median"))),
-            *[(f"share of ‖ΔW‖² in {GROUP_NAMES.get(group, group)}", percent(share)) for group, share in (updates.get("by_group") or {}).items()],
+            *[(f"share of ‖ΔW‖² in {GROUP_NAMES.get(group, group)}", percent(share))
+              for group, share in (updates.get("by_group") or {}).items()],
         ])]
     else:
         blocks.append(note("No update summary in this audit."))
@@ -242,11 +248,11 @@ def updates_section(run: RunArtifacts) -> dict:
     else:
         blocks.append(note(run.notes.get("training/updates.csv", "No realised update recorded.")))
     return section("updates", "Realised update", blocks,
-                   appendix=[raw_table(updates, "Realised update", skip=("sentence", "summary"))
-                             if isinstance(updates, dict) else None])
+                   appendix=[raw_table(updates, "Realised update", skip=("sentence", "summary"))])
 
 
 def multi_seed_section(run: RunArtifacts) -> dict:
+    """Lifts, gap and verdict per seed, for audits run with several seeds."""
     audit = run.audit
     multi = audit.get("multi_seed")
     if not isinstance(multi, dict) or not multi:
@@ -270,6 +276,7 @@ def _at(values: Any, index: int) -> Any:
 
 
 def power_section(run: RunArtifacts) -> dict:
+    """How many unseen families would detect the observed gap, and this audit's power for it."""
     audit = run.audit
     power = audit.get("power")
     if not isinstance(power, dict) or not power:
@@ -294,6 +301,7 @@ def power_section(run: RunArtifacts) -> dict:
 
 
 def reproducibility_section(run: RunArtifacts) -> dict:
+    """Model, seeds, versions and stage times; fingerprints and the configuration in the appendix."""
     audit = run.audit
     model = audit.get("model") or {}
     return section("reproducibility", "Reproducibility", [
