@@ -3,6 +3,7 @@ errors, every image decoded, and the first screen at 1280x800 holds the verdict,
 plot and the next actions."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from fixtures.browser import find_chromium, open_page
 from fixtures.run_folder import build_run_folder
 from memgap.report import compare_runs, render_report
+from memgap.report.actions import next_actions
 
 pytestmark = pytest.mark.browser
 FIRST_SCREEN = (".verdict .badge", ".verdict .claim", "#lifts-figure img", "#next ol.actions")
@@ -58,11 +60,30 @@ def test_report_opens_cleanly_in_chromium(chromium, tmp_path):
     assert "Memorizes families" in page.title
 
 
-def test_first_screen_holds_verdict_claim_lifts_and_next_actions(chromium, tmp_path):
-    run_dir = build_run_folder(tmp_path / "run")
+def _every_action_fires(run_dir: Path) -> None:
+    """Edit a run folder's audit so that every kind of next action appears (the longest first screen)."""
+    audit = json.loads((run_dir / "audit.json").read_text())
+    leakage = audit["split"]["leakage"]
+    leakage["seen_holdout"].update(eval_rows_with_13gram_overlap_count=3, eval_rows_with_13gram_overlap=3 / 28)
+    leakage["unseen_holdout"].update(eval_rows_with_train_sibling_count=2, eval_rows_with_train_sibling=2 / 12)
+    audit["families"]["largest_10pct_share"] = 0.7
+    audit["gradients"]["by_module"] = {"q_proj": 0.5, "v_proj": 0.3, "k_proj": 0.05, "o_proj": 0.05, "up_proj": 0.05,
+                                       "down_proj": 0.05}
+    audit["verdict"]["label"] = "inconclusive"
+    audit["power"]["score"]["families_needed"] = 60
+    (run_dir / "audit.json").write_text(json.dumps(audit), encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", ["fixture", "every-action"])
+def test_first_screen_holds_verdict_claim_lifts_and_next_actions(chromium, tmp_path, case):
+    run_dir = build_run_folder(tmp_path / "run", hostile=case == "every-action")
+    if case == "every-action":
+        _every_action_fires(run_dir)
+    audit = json.loads((run_dir / "audit.json").read_text())
     paths = render_report(run_dir)
-    page = _check_page(paths["html"], chromium, "first_screen.png", tmp_path, selectors=FIRST_SCREEN)
-    assert (tmp_path / "first_screen.png").stat().st_size > 10_000
+    page = _check_page(paths["html"], chromium, f"first_screen_{case}.png", tmp_path, selectors=FIRST_SCREEN)
+    assert (tmp_path / f"first_screen_{case}.png").stat().st_size > 10_000
+    assert len(next_actions(audit)) == (2 if case == "fixture" else 7)
     for selector in FIRST_SCREEN:
         box = page.boxes[selector]
         assert box is not None, f"{selector} is not on the page"
