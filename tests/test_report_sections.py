@@ -123,3 +123,18 @@ def test_first_screen_holds_the_verdict_lifts_figure_and_actions_before_any_sect
     order = [text.index(marker) for marker in ('aria-label="verdict"', 'id="lifts-figure"', 'id="next"',
                                                 '<section id="lifts">')]
     assert order == sorted(order)
+
+
+def test_the_comparison_sets_sections_side_by_side_in_the_report_words(tmp_path):
+    from memgap.report import compare_runs
+
+    before = build_run_folder(tmp_path / "before")
+    after = build_run_folder(tmp_path / "after", seen=(0.2, 0.03), unseen=(0.16, 0.03), omit=("gradients",))
+    text = compare_runs(before, after, tmp_path / "cmp")["html"].read_text(encoding="utf-8")
+    tables = tables_of(text)
+    assert all(not DOTTED_KEY.match(row[0]) for t in tables for row in t["rows"])
+    (concentration,) = [t for t in tables if t["rows"][0][0] == "How concentrated the families are"]
+    assert concentration["rows"][0] == ["How concentrated the families are", "before", "after"]
+    assert "rows in the largest 10 % of families" in [row[0] for row in concentration["rows"]]
+    (pressure,) = [t for t in tables if t["rows"][0][0] == "where"]
+    assert all(row[2] == "—" for row in pressure["rows"][1:])  # the second run has no gradient summary
