@@ -1,4 +1,7 @@
-"""Numbers and text as the report prints them, and escaping for Markdown and HTML.
+"""Numbers and text as the report and the verdict print them, and escaping for Markdown and HTML.
+
+The one home of number formatting: the verdict's sentences and the report's tables call the same
+functions, so a lift reads the same in audit.json's claim and in report.html.
 
 HTML escaping is Jinja2's autoescape plus markupsafe for the pieces built here (highlighted
 generations). Markdown has no autoescape, so every value printed into report.md passes through
@@ -102,6 +105,32 @@ def points_interval(s: Any) -> str:
     return f"{low:+.1f} to {high:+.1f} pts (p {p_value(s.get('p_value'))})"
 
 
+def p_text(p: float) -> str:
+    """A p-value in a sentence: 'p = 0.03', 'p < 0.0001'."""
+    text = p_value(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def plain(x: float) -> str:
+    """A setting as written ('0.05', '0.5'): the shortest form that round-trips."""
+    return f"{x:g}"
+
+
+def percent_number(x: float) -> str:
+    """A number already in percent, whole when it is nearly whole ('95'), else to a tenth ('97.5')."""
+    return f"{x:.0f}" if abs(x - round(x)) < 0.05 else f"{x:.1f}"
+
+
+def points(rate: float) -> str:
+    """A difference of two rates (fractions) in percentage points, in words: '27 percentage points'."""
+    return f"{rate * 100:.0f} percentage points" if abs(rate) >= 0.01 else f"{rate * 100:.1f} percentage points"
+
+
+def signed_points(rate: float) -> str:
+    """`points` with its sign: '+27 percentage points'."""
+    return ("+" if rate >= 0 else "-") + points(abs(rate))
+
+
 def percent(rate: Any) -> str:
     return f"{100 * rate:.1f} %" if is_number(rate) else "—"
 
@@ -155,3 +184,10 @@ def highlight_md(text: str, spans: Sequence[Any]) -> MarkdownText:
         out.append("\n".join(lines))
     body = "".join(out) or " "
     return MarkdownText("\n".join("> " + line for line in body.split("\n")))
+
+
+def seconds(x: Any) -> str | None:
+    """A duration in seconds, to a tenth below a minute and whole seconds above; None where not recorded."""
+    if not is_number(x):
+        return None
+    return f"{x:,.1f}" if x < 60 else f"{x:,.0f}"
