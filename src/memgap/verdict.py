@@ -112,6 +112,8 @@ class _Facts:
         inner = []
         if s.get("ci_low") is not None and s.get("ci_high") is not None:
             inner.append(f"{self.ci} {_signed(s['ci_low'])} to {_signed(s['ci_high'])}")
+        else:
+            inner.append(f"{self.ci} undefined")
         if families and s.get("n_families") is not None:
             inner.append(f"{int(s['n_families'])} families")
         if inner:
@@ -173,6 +175,11 @@ class _Facts:
                 f"Secondary metric, {secondary_name}: unseen-family lift {self._lift(self.secondary)}, {_p(self.secondary)}"
                 + ("; it points the other way." if self.secondary_contradicts else ".")
             )
+        for where, s in (("seen-family lift", self.seen), ("unseen-family lift", self.unseen),
+                         ("memorization gap", self.gap)):
+            why = _undefined_note(s)
+            if why:
+                reasons.append(f"The {where}'s interval or p-value is undefined: {why}.")
         if "nll" in (self.metric, self.secondary_metric):
             reasons.append("NLL lifts are reductions in nats per reference token; positive means the adapter is better.")
         return reasons
@@ -191,6 +198,7 @@ class _Facts:
             claim += f" It is significantly worse on {' and '.join(worse)}."
         elif bound > 0:
             claim += f" Lifts up to {_signed(bound)} are not ruled out."
+        claim += self._undefined_sentence()
         return _result("no-lift", claim, self.reasons, None, self.metric)
 
     def memorizes(self) -> dict[str, Any]:
@@ -201,6 +209,7 @@ class _Facts:
         )
         if self.copying:
             claim += self._copying_sentence()
+        claim += self._undefined_sentence()
         claim += (
             " Model-card sentence: \"We improved the policy on this distribution; we have not shown that it "
             "generalizes beyond the augmentation families.\""
@@ -227,6 +236,7 @@ class _Facts:
             )
         if self.copying:
             claim += self._copying_sentence()
+        claim += self._undefined_sentence()
         return _result("generalizes", claim, self.reasons, None, self.metric)
 
     def inconclusive(self) -> dict[str, Any]:
@@ -245,7 +255,21 @@ class _Facts:
             f"whether this carries over to new families: unseen-family lift {self._lift(self.unseen)}, gap "
             f"{self._lift(self.gap, families=False) if _usable(self.gap) else 'not estimated'}."
         )
+        claim += self._undefined_sentence()
         return _result("inconclusive", claim, self.reasons, self._to_settle(), self.metric)
+
+    def _undefined_sentence(self) -> str:
+        """' The unseen-family lift has no 95 % CI: with 5 or fewer families ...; ...' for each undefined figure."""
+        parts = []
+        for where, s in (("seen-family lift", self.seen), ("unseen-family lift", self.unseen), ("gap", self.gap)):
+            why = _undefined_note(s)
+            if why:
+                parts.append(f"the {where} has no {self.ci} ({why})")
+        if not parts:
+            return ""
+        sentence = "; ".join(parts)
+        return (f" {sentence[0].upper()}{sentence[1:]}, so a lift of this size could not have been declared "
+                "significant here: add families before reading this as evidence either way.")
 
     def _to_settle(self) -> str:
         power = (self.audit.get("power") or {}).get(self.metric) or {}
@@ -277,6 +301,15 @@ def _usable(s: Any) -> bool:
         and _finite(s.get("delta"))
         and _finite(s.get("p_value"))
     )
+
+
+def _undefined_note(s: Any) -> str | None:
+    """Why a recorded estimate has no interval or p-value (its `note`), or None when both exist or it is absent."""
+    if not isinstance(s, dict) or not _finite(s.get("delta")):
+        return None
+    if _finite(s.get("ci_low")) and _finite(s.get("ci_high")) and _finite(s.get("p_value")):
+        return None
+    return str(s.get("note") or "too few families for this interval")
 
 
 def _finite(x: Any) -> bool:

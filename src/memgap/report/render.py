@@ -20,7 +20,7 @@ from memgap.atomic import write_bytes_atomic
 
 from memgap.report import sections
 from memgap.report.artifacts import RunArtifacts, load_run
-from memgap.report.formatting import MarkdownText, interval, md_cell, md_escape, number, p_value, signed
+from memgap.report.formatting import MarkdownText, figure_notes, interval, md_cell, md_escape, number, p_value, signed
 
 LABEL_STYLES = {
     "generalizes": ("Generalizes", "good"),
@@ -84,7 +84,7 @@ def key_figures_table(audit: dict[str, Any]) -> dict[str, Any]:
             rows.append([sections.metric_title(metric, audit), "ratio (unseen / seen)", "", "", number(ratio.get("ratio")),
                          ratio_ci, "", "", ""])
     return {"header": ["metric", "hold-out", "base", "adapter", "lift", "CI (family-clustered)", "p", "items", "families"],
-            "rows": rows, "caption": None, "compact": False}
+            "rows": rows, "caption": " ".join(figure_notes(audit)) or None, "compact": False}
 
 
 def _header_facts(audit: dict[str, Any]) -> list[tuple[str, str]]:
