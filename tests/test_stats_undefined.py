@@ -32,7 +32,7 @@ def test_five_families_have_no_interval_and_say_why_six_do():
         else:
             assert block["ci_low"] is None and block["ci_high"] is None
             assert "with 5 or fewer families no 95 % sign-flip interval exists" in block["note"]
-            assert "this hold-out has 5" in block["note"]
+            assert "this hold-out has 5, and the smallest attainable p-value, 2 / 2^5 = 0.0625" in block["note"]
 
 
 def test_the_reason_follows_alpha():

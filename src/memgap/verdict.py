@@ -115,7 +115,7 @@ class _Facts:
         else:
             inner.append(f"{self.ci} undefined")
         if families and s.get("n_families") is not None:
-            inner.append(f"{int(s['n_families'])} families")
+            inner.append(_families(s["n_families"]))
         if inner:
             parts.append(f"({', '.join(inner)})")
         return " ".join(parts)
@@ -259,17 +259,21 @@ class _Facts:
         return _result("inconclusive", claim, self.reasons, self._to_settle(), self.metric)
 
     def _undefined_sentence(self) -> str:
-        """' The unseen-family lift has no 95 % CI: with 5 or fewer families ...; ...' for each undefined figure."""
-        parts = []
+        """' No 95 % CI exists for the unseen-family lift (4 families): with 5 or fewer families ...' or ''."""
+        figures, reasons = [], []
         for where, s in (("seen-family lift", self.seen), ("unseen-family lift", self.unseen), ("gap", self.gap)):
             why = _undefined_note(s)
             if why:
-                parts.append(f"the {where} has no {self.ci} ({why})")
-        if not parts:
+                families = s.get("n_families") if where != "gap" else None
+                figures.append(f"the {where}" + (f" ({_families(families)})" if families is not None else ""))
+                reason = why.split(":")[0]  # the rule, without the per-hold-out detail the reasons list keeps
+                if reason not in reasons:
+                    reasons.append(reason)
+        if not figures:
             return ""
-        sentence = "; ".join(parts)
-        return (f" {sentence[0].upper()}{sentence[1:]}, so a lift of this size could not have been declared "
-                "significant here: add families before reading this as evidence either way.")
+        listed = figures[0] if len(figures) == 1 else ", ".join(figures[:-1]) + " or " + figures[-1]
+        return (f" No {self.ci} exists for {listed}: {'; '.join(reasons)}. A lift of this size could not have been "
+                "declared significant here; add families before reading this as evidence either way.")
 
     def _to_settle(self) -> str:
         power = (self.audit.get("power") or {}).get(self.metric) or {}
@@ -310,6 +314,10 @@ def _undefined_note(s: Any) -> str | None:
     if _finite(s.get("ci_low")) and _finite(s.get("ci_high")) and _finite(s.get("p_value")):
         return None
     return str(s.get("note") or "too few families for this interval")
+
+
+def _families(n: Any) -> str:
+    return f"{int(n)} family" if int(n) == 1 else f"{int(n)} families"
 
 
 def _finite(x: Any) -> bool:

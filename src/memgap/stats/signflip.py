@@ -119,9 +119,9 @@ def undefined_interval_note(n_families: int, alpha: float, *, unit: str = "famil
     needed = min_families_for_interval(alpha)
     level = f"{(1 - alpha) * 100:g} %"
     if n_families < needed:
-        return (f"with {needed - 1} or fewer {unit} no {level} sign-flip interval exists (this hold-out has "
-                f"{n_families}; the smallest attainable p-value, 2 / 2^{n_families} = {2 / 2 ** n_families:.3g}, "
-                f"is above alpha {alpha:g})")
+        return (f"with {needed - 1} or fewer {unit} no {level} sign-flip interval exists: this hold-out has "
+                f"{n_families}, and the smallest attainable p-value, 2 / 2^{n_families} = {2 / 2 ** n_families:.3g}, "
+                f"is above alpha {alpha:g}")
     return (f"the sign-flip test rejected no shift at alpha {alpha:g} with the sign vectors drawn; "
             "raise stats.n_resamples")
 
