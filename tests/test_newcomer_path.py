@@ -197,3 +197,16 @@ def test_a_hub_id_offline_fails_in_seconds_with_one_line(monkeypatch):
     assert time.perf_counter() - started < 10
     message = str(caught.value)
     assert "\n" not in message and "HF_HUB_OFFLINE" in message and "local model folder" in message
+
+
+def test_training_console_shows_no_log_dicts_or_library_warnings_but_warns_of_a_short_run(tiny, tmp_path):
+    model, data = tiny
+    done = subprocess.run(_memgap("train", "--data", str(data), "--model", str(model), "--out", str(tmp_path / "t"),
+                                  "--max-steps", "3"), capture_output=True, text=True, env=_env(), timeout=600)
+    assert done.returncode == 0, done.stderr
+    console = done.stdout + done.stderr
+    assert "'loss'" not in console and "'train_runtime'" not in console
+    assert "Warning" not in done.stderr, done.stderr  # FutureWarning, UserWarning ... only with -v
+    warning = "memgap: warning: training takes only 3 optimizer steps"
+    assert warning in done.stderr
+    assert done.stderr.index(warning) < done.stderr.index("0/3")  # said before the first step

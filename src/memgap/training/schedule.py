@@ -48,9 +48,11 @@ def schedule_warnings(n_examples: int, training: TrainingConfig, *, world_size: 
             "(training.epochs or training.max_steps)"
         )
     if total < MIN_OPTIMIZER_STEPS:
+        why = (f"training.max_steps {training.max_steps}" if training.max_steps and training.max_steps > 0 else
+               f"{n_examples} rows, batch size {training.batch_size}, {training.epochs:g} epochs")
         warnings.append(
-            f"training takes only {total} optimizer steps ({n_examples} rows, batch size {training.batch_size}, "
-            f"{training.epochs:g} epochs), fewer than the {MIN_OPTIMIZER_STEPS} a LoRA adapter needs to move away "
-            "from the base model; raise training.epochs or training.max_steps, or lower training.batch_size"
+            f"training takes only {total} optimizer steps ({why}), fewer than the {MIN_OPTIMIZER_STEPS} a LoRA adapter "
+            "needs to move away from the base model; raise training.epochs or training.max_steps, or lower "
+            "training.batch_size"
         )
     return warnings
