@@ -92,6 +92,8 @@ def _hub_reachable(timeout_s: float = 3.0) -> bool:
 
     from huggingface_hub import constants
 
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True  # behind a proxy a direct connection proves nothing; let the hub client try
     url = urlparse(constants.ENDPOINT)
     address = (url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
     reached: list[bool] = []
