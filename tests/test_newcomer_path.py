@@ -160,7 +160,7 @@ def test_schedule_counts_as_the_trainer_and_warns_of_short_runs():
 # -- the console ---------------------------------------------------------------------------------
 
 
-def _memgap(*args: str, env_extra: dict | None = None) -> list[str]:
+def _memgap(*args: str) -> list[str]:
     return [sys.executable, "-m", "memgap", *args]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from memgap.data.io import write_jsonl
+from memgap.data.io import read_records, write_jsonl
 from memgap.errors import MemgapError
 from memgap.evaluation.score_file import run_records, score_file, score_predictions, summarize_scores
 
@@ -37,8 +37,6 @@ def run(args) -> int:
         if records is None:
             if args.data is None:
                 raise MemgapError("--predictions needs the records it answers: --data FILE or --run DIR")
-            from memgap.data.io import read_records
-
             records = read_records(args.data)
         results = score_predictions(predictions, records, scorer, field=args.field or "generation")
     elif args.data:
