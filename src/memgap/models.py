@@ -72,6 +72,45 @@ def load_model(name: str | None = None, *, trust_remote_code: bool = False) -> L
     raise MemgapError("no such model folder or .gguf file (pass a local folder, a hub id like org/name, or omit --model)", where=str(name))
 
 
+def _hub_offline() -> bool:
+    """HF_HUB_OFFLINE as huggingface_hub reads it (1, ON, YES or TRUE, any case)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _in_hub_cache(name: str) -> bool:
+    """Whether the hub cache holds this repository's config.json (so it can load without the network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(name, "config.json"), str)
+
+
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """One TCP connection to the hub endpoint within `timeout_s` (DNS included, hence the thread)."""
+    import socket
+    import threading
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True  # behind a proxy a direct connection proves nothing; let the hub client try
+    url = urlparse(constants.ENDPOINT)
+    address = (url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
+    reached: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection(address, timeout=timeout_s).close()
+            reached.append(True)
+        except OSError:
+            reached.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return bool(reached and reached[0])
+
+
 def _load_gguf(file: Path, *, display_name: str, source: str) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -127,11 +166,19 @@ def _load_local_folder(path: Path, trust_remote_code: bool) -> LoadedModel:
 def _load_from_hub(name: str, trust_remote_code: bool) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise MemgapError(f"'{name}' looks like a hub id, but HF_HUB_OFFLINE=1; pass a local model folder or omit --model")
+    # Offline, or with the hub out of reach, the hub client would retry for about a minute before
+    # failing; decide in seconds instead: a model in the local hub cache loads from it, any other fails.
+    offline = _hub_offline()
+    reason = "HF_HUB_OFFLINE is set" if offline else None if _hub_reachable() else "the hub cannot be reached"
+    cached = _in_hub_cache(name)
+    if reason and not cached:
+        raise MemgapError(f"'{name}' is a hub id that is not in the local cache and {reason}; download it while "
+                          "online (hf download NAME), or pass a local model folder, or omit --model")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(name, use_safetensors=True, trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code,
+                                                  local_files_only=bool(reason))
+        model = AutoModelForCausalLM.from_pretrained(name, use_safetensors=True, trust_remote_code=trust_remote_code,
+                                                     local_files_only=bool(reason))
     except OSError as error:
         raise MemgapError(
             f"cannot fetch '{name}' from the hub (offline, or no such model: {_first_line(error)}); "

@@ -23,6 +23,7 @@ from memgap.config import AuditConfig
 from memgap.data.io import read_records, write_jsonl
 from memgap.data.records import Record
 from memgap.run_folder import Stages, settings_fingerprint
+from memgap.training.schedule import schedule_warnings
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
         from memgap.multiseed import run_multi_seed
 
         return run_multi_seed(config, fresh=fresh, progress=progress)
+    _resolve_scorer_setting(config)  # a mistyped scorer fails here, before any stage is written
     run_dir = Path(config.out)
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
@@ -58,6 +60,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     loaded = _load_model(config, progress)
     _check_lora_targets(config, loaded)
     train_examples = _encode_training_rows(config, loaded, train)
+    warnings = schedule_warnings(len(train_examples), config.training)
     scorer_name = _scorer_name(config, records)
     subsets = {"seen": seen, "unseen": unseen, "train": membership_sample}
     base_rows = _stage_evaluate("base", loaded.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
@@ -71,6 +74,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     probes = _probes(config, train, seen, unseen, rows, run_dir)
     audit = assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
                       train_result, figures, probes, run_dir, stages)
+    audit["warnings"] = warnings
     return finish_audit(audit, config, run_dir, stages)
 
 
@@ -80,7 +84,8 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
 def _stage_families(config: AuditConfig, data_path: Path) -> tuple[list[Record], str]:
     from memgap.families import assign_families
 
-    records = read_records(data_path, family_field=config.data.family_field)
+    records = read_records(data_path, family_field=config.data.family_field,
+                           require_family=not config.data.infer_families)  # a missing family names file and line
     return assign_families(records, infer=config.data.infer_families, family_field=config.data.family_field, seed=config.seed)
 
 
@@ -274,6 +279,14 @@ def _scorer_name(config: AuditConfig, records: Sequence[Record]) -> str:
     from memgap.domains.tenacious.scorer import is_tenacious_record
 
     return "tenacious" if all(is_tenacious_record(r) for r in records) else "token-f1"
+
+
+def _resolve_scorer_setting(config: AuditConfig) -> None:
+    """Import or look up a named scorer now, so a typo is refused before the run folder holds anything."""
+    if config.evaluation.scorer != "auto":
+        from memgap.evaluation.scoring import resolve_scorer
+
+        resolve_scorer(config.evaluation.scorer)
 
 
 def _resume_relevant(config: AuditConfig) -> dict[str, Any]:

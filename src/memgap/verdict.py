@@ -113,8 +113,10 @@ class _Facts:
         inner = []
         if s.get("ci_low") is not None and s.get("ci_high") is not None:
             inner.append(f"{self.ci} {signed(s['ci_low'])} to {signed(s['ci_high'])}")
+        else:
+            inner.append(f"{self.ci} undefined")
         if families and s.get("n_families") is not None:
-            inner.append(f"{int(s['n_families'])} families")
+            inner.append(_families(s["n_families"]))
         if inner:
             parts.append(f"({', '.join(inner)})")
         return " ".join(parts)
@@ -174,6 +176,11 @@ class _Facts:
                 f"Secondary metric, {secondary_name}: unseen-family lift {self._lift(self.secondary)}, {_p(self.secondary)}"
                 + ("; it points the other way." if self.secondary_contradicts else ".")
             )
+        for where, s in (("seen-family lift", self.seen), ("unseen-family lift", self.unseen),
+                         ("memorization gap", self.gap)):
+            why = _undefined_note(s)
+            if why:
+                reasons.append(f"The {where}'s interval or p-value is undefined: {why}.")
         if "nll" in (self.metric, self.secondary_metric):
             reasons.append("NLL lifts are reductions in nats per reference token; positive means the adapter is better.")
         return reasons
@@ -192,6 +199,7 @@ class _Facts:
             claim += f" It is significantly worse on {' and '.join(worse)}."
         elif bound > 0:
             claim += f" Lifts up to {signed(bound)} are not ruled out."
+        claim += self._undefined_sentence()
         return _result("no-lift", claim, self.reasons, None, self.metric)
 
     def memorizes(self) -> dict[str, Any]:
@@ -202,6 +210,7 @@ class _Facts:
         )
         if self.copying:
             claim += self._copying_sentence()
+        claim += self._undefined_sentence()
         claim += (
             " Model-card sentence: \"We improved the policy on this distribution; we have not shown that it "
             "generalizes beyond the augmentation families.\""
@@ -228,6 +237,7 @@ class _Facts:
             )
         if self.copying:
             claim += self._copying_sentence()
+        claim += self._undefined_sentence()
         return _result("generalizes", claim, self.reasons, None, self.metric)
 
     def inconclusive(self) -> dict[str, Any]:
@@ -246,7 +256,25 @@ class _Facts:
             f"whether this carries over to new families: unseen-family lift {self._lift(self.unseen)}, gap "
             f"{self._lift(self.gap, families=False) if _usable(self.gap) else 'not estimated'}."
         )
+        claim += self._undefined_sentence()
         return _result("inconclusive", claim, self.reasons, self._to_settle(), self.metric)
+
+    def _undefined_sentence(self) -> str:
+        """' No 95 % CI exists for the unseen-family lift (4 families): with 5 or fewer families ...' or ''."""
+        figures, reasons = [], []
+        for where, s in (("seen-family lift", self.seen), ("unseen-family lift", self.unseen), ("gap", self.gap)):
+            why = _undefined_note(s)
+            if why:
+                families = s.get("n_families") if where != "gap" else None
+                figures.append(f"the {where}" + (f" ({_families(families)})" if families is not None else ""))
+                reason = why.split(":")[0]  # the rule, without the per-hold-out detail the reasons list keeps
+                if reason not in reasons:
+                    reasons.append(reason)
+        if not figures:
+            return ""
+        listed = figures[0] if len(figures) == 1 else ", ".join(figures[:-1]) + " or " + figures[-1]
+        return (f" No {self.ci} exists for {listed}: {'; '.join(reasons)}. A lift of this size could not have been "
+                "declared significant here; add families before reading this as evidence either way.")
 
     def _to_settle(self) -> str:
         power = (self.audit.get("power") or {}).get(self.metric) or {}
@@ -278,6 +306,19 @@ def _usable(s: Any) -> bool:
         and is_number(s.get("delta"))
         and is_number(s.get("p_value"))
     )
+
+
+def _undefined_note(s: Any) -> str | None:
+    """Why a recorded estimate has no interval or p-value (its `note`), or None when both exist or it is absent."""
+    if not isinstance(s, dict) or not is_number(s.get("delta")):
+        return None
+    if is_number(s.get("ci_low")) and is_number(s.get("ci_high")) and is_number(s.get("p_value")):
+        return None
+    return str(s.get("note") or "too few families for this interval")
+
+
+def _families(n: Any) -> str:
+    return f"{int(n)} family" if int(n) == 1 else f"{int(n)} families"
 
 
 def _ratio(audit: dict, metric: str, seen: dict, unseen: dict) -> float | None:

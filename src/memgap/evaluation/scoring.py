@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,12 +45,16 @@ def resolve_scorer(name: str) -> ScorerFunction:
     """Find a scorer by registry name, or import `module:function` for a user's own.
 
     Registry names are the built-ins (`BUILTIN_SCORERS`) and any package's entry points in the
-    `memgap.scorers` group. Raises MemgapError for an unknown name (with the closest known ones),
-    a module that cannot be imported, or an attribute that is not a function.
+    `memgap.scorers` group. A `module:function` is found as `python -m` would find it: the current
+    folder comes first on sys.path, so `--scorer my_scorer:score` works from the folder that holds
+    my_scorer.py, also when memgap runs as the installed `memgap` command. Raises MemgapError for an
+    unknown name (with the closest registered names), a module that cannot be imported, or an
+    attribute that is not a function.
     """
     _load_plugin_scorers()
     if ":" in name:
         module_name, _, attribute = name.partition(":")
+        _current_folder_on_path()
         try:
             module = importlib.import_module(module_name)
         except ImportError as error:
@@ -58,6 +64,13 @@ def resolve_scorer(name: str) -> ScorerFunction:
             raise MemgapError(f"'{name}' is not a function in module '{module_name}'")
         return function
     return SCORERS.get(name)
+
+
+def _current_folder_on_path() -> None:
+    # `python -m` puts the current folder first on sys.path; an installed console script does not.
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    importlib.invalidate_caches()  # a module written since the last import is found too
 
 
 def score_one(scorer: ScorerFunction, completion: str, record: Record) -> ScoreResult:

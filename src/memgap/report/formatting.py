@@ -84,9 +84,69 @@ def has_interval(s: Any) -> bool:
 
 
 def interval(s: dict | None) -> str:
+    """'-0.12 to +0.30'; 'undefined' for an estimate whose interval does not exist (see `undefined_reason`)."""
     if not has_interval(s):
-        return "—"
+        return "undefined" if isinstance(s, dict) and is_number(s.get("delta")) else "—"
     return f"{signed(s['ci_low'])} to {signed(s['ci_high'])}"
+
+
+def undefined_reason(s: Any) -> str | None:
+    """Why an estimate's interval or p-value is undefined, in words (None when both are defined).
+
+    The statistics record the reason in the estimate's `note`; an older audit without one gets a
+    generic sentence, so that no undefined figure is ever printed without a why.
+    """
+    if not isinstance(s, dict) or not is_number(s.get("delta")):
+        return None
+    if has_interval(s) and is_number(s.get("p_value")):
+        return None
+    if s.get("note"):
+        return str(s["note"])
+    families = s.get("n_families")
+    return (f"too few families ({families}) for this interval" if isinstance(families, int)
+            else "too few families for this interval")
+
+
+def is_pooled(s: Any) -> bool:
+    """Whether an estimate was pooled over several seeds (`memgap run --seeds`) rather than one run's."""
+    return isinstance(s, dict) and str(s.get("method", "")).startswith("pooled over ")
+
+
+def estimate_line(s: dict, *, alpha: float = 0.05) -> str:
+    """One estimate on one line for a console or a caption: lift, interval, p-value, sizes, and why a figure is missing.
+
+    '+0.120  95 % CI undefined, p=0.06  n=12 items / 4 families  (with 5 or fewer families no ...)'
+    """
+    level = f"{(1 - alpha) * 100:g} %"
+    text = f"{signed(s.get('delta')):>7s}  {level} CI {interval(s)}, p={p_value(s.get('p_value'))}"
+    if s.get("n") is not None:
+        text += f"  n={s['n']} items"
+        if s.get("n_families") is not None:
+            text += f" / {s['n_families']} families"
+    if is_pooled(s):
+        text += "  [pooled over seeds]"
+    reason = undefined_reason(s)
+    return text + (f"  ({reason})" if reason else "")
+
+
+def figure_notes(audit: dict) -> list[str]:
+    """Sentences a table of lifts needs beneath it: pooled figures, and why any figure is undefined (each once)."""
+    estimates = [s for lifts in (audit.get("lifts") or {}).values() if isinstance(lifts, dict)
+                 for s in (lifts.get("seen"), lifts.get("unseen"))]
+    estimates += list((audit.get("gap") or {}).values())
+    notes: list[str] = []
+    pooled = [s for s in estimates if is_pooled(s)]
+    if pooled:
+        seeds = audit.get("seeds") or []
+        notes.append(f"Lifts and gap are pooled over {len(seeds) or 'several'} seeds (memgap run --seeds): "
+                     "the mean of the seeds' figures with a conservative interval.")
+    for s in estimates:
+        reason = undefined_reason(s)
+        if reason:
+            sentence = f"Undefined interval or p-value: {reason}."
+            if sentence not in notes:
+                notes.append(sentence)
+    return notes
 
 
 def p_value(p: Any) -> str:

@@ -17,7 +17,7 @@ from memgap.report.blocks import (
     sentences, table,
 )
 from memgap.report.evidence import examples_section, probes_section
-from memgap.report.formatting import interval, is_number, number, p_value, percent, seconds, signed
+from memgap.report.formatting import figure_notes, interval, is_number, number, p_value, percent, seconds, signed
 
 PARTS = (("train", "training"), ("seen_holdout", "seen-family hold-out"), ("unseen_holdout", "unseen-family hold-out"))
 BAND_NAMES = {"early": "early layers", "middle": "middle layers", "late": "late layers"}
@@ -75,7 +75,8 @@ def key_figures_table(audit: dict[str, Any]) -> dict:
             ratio_ci = "—" if not (is_number(ratio.get("ci_low")) and is_number(ratio.get("ci_high"))) else \
                 f"{number(ratio['ci_low'])} to {number(ratio['ci_high'])}"
             rows.append([title, "ratio (unseen / seen)", "", "", number(ratio.get("ratio")), ratio_ci, "", "", ""])
-    return table(["metric", "hold-out", "base", "adapter", "lift", "CI (family-clustered)", "p", "items", "families"], rows)
+    return table(["metric", "hold-out", "base", "adapter", "lift", "CI (family-clustered)", "p", "items", "families"], rows,
+                 " ".join(figure_notes(audit)) or None)
 
 
 def per_family_section(run: RunArtifacts) -> dict:

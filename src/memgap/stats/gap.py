@@ -62,7 +62,10 @@ def welch_difference(first: _MeanWithVariance, second: _MeanWithVariance, alpha:
     delta = first.mean - second.mean
     n_families = first.n_families + second.n_families
     if not (np.isfinite(first.variance) and np.isfinite(second.variance)):
-        return Estimate(delta, -np.inf, np.inf, float("nan"), n, n_families, method)
+        fewest = min(first.n_families, second.n_families)
+        note = (f"a hold-out has {fewest} famil{'y' if fewest == 1 else 'ies'}; the gap's variance needs at least 2 "
+                "families in each hold-out, so it has no interval or p-value")
+        return Estimate(delta, -np.inf, np.inf, float("nan"), n, n_families, method, note=note)
     variance = first.variance + second.variance
     if variance == 0:
         return Estimate(delta, delta, delta, 1.0 if delta == 0 else 0.0, n, n_families, method)
@@ -97,7 +100,7 @@ def memorization_gap(seen_treatment: ArrayLike, seen_control: ArrayLike, seen_cl
         clustered_mean(family_sums(unseen.differences, np.zeros(unseen.n), None)), alpha, n, ITEM_WELCH)
     clustered = welch_difference(clustered_mean(seen), clustered_mean(unseen), alpha, n, CLUSTER_WELCH)
     return Estimate(clustered.delta, clustered.ci_low, clustered.ci_high, clustered.p_value, n,
-                    clustered.n_clusters, clustered.method, item_level=item_level)
+                    clustered.n_clusters, clustered.method, item_level=item_level, note=clustered.note)
 
 
 def fieller_interval(numerator: _MeanWithVariance, denominator: _MeanWithVariance,
