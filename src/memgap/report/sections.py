@@ -84,7 +84,8 @@ def sentences(data: Any) -> list[dict]:
 def all_sections(run: RunArtifacts) -> list[dict]:
     audit = run.audit
     return [
-        lifts_section(audit), per_family_section(audit), data_section(audit), split_section(audit),
+        lifts_section(audit), *([comparability_section(audit)] if audit.get("comparability") else []),
+        per_family_section(audit), data_section(audit), split_section(audit),
         training_section(run), gradients_section(run), updates_section(run), probes_section(run),
         examples_section(run), multi_seed_section(audit), power_section(audit), reproducibility_section(audit),
     ]
@@ -97,6 +98,7 @@ def lifts_section(audit: dict) -> dict:
                   "base minus adapter for the NLL of the reference completion. 'Seen families' are held-out members "
                   "of families the adapter trained on; 'unseen families' were held out whole. The gap is the seen "
                   "lift minus the unseen lift: what the adapter gained only on families it saw."),
+        paragraph(protocol_sentence(audit)),
         figure("lifts", plots.lifts_figure(audit.get("lifts") or {}, titles, audit.get("gap")),
                "Lifts with confidence intervals on seen and unseen families",
                "Points: lift; bars: family-clustered confidence interval; grey: the gap."),
@@ -114,6 +116,31 @@ def lifts_section(audit: dict) -> dict:
                             "Item-level intervals treat siblings as independent and are too narrow when families "
                             "share augmentations; the verdict uses the family-clustered ones."))
     return section("lifts", "Lifts", blocks)
+
+
+def protocol_sentence(audit: dict) -> str:
+    """Which protocol made the figures, in one sentence for the report."""
+    if audit.get("protocol") == "observational":
+        return ("Protocol: observational. The evaluation rows were partitioned after the fact into those with a "
+                "training sibling ('seen') and those without ('unseen'); nothing assigned families to the parts at "
+                "random, so the gap can also reflect differences between the parts (see 'Comparability of the parts').")
+    return ("Protocol: randomized nested hold-out. Families were assigned at random to the unseen hold-out, and "
+            "one member of each training family to the seen hold-out, so the two parts differ only by chance.")
+
+
+def comparability_section(audit: dict) -> dict:
+    """The base model on each part of an observational partition, and the test of their difference."""
+    comparability = audit.get("comparability")
+    if not isinstance(comparability, dict):
+        return section("comparability", "Comparability of the parts", [note("No comparability figures in this audit.")])
+    rows = [[metric_title(metric, audit), number(entry.get("seen")), number(entry.get("unseen")),
+             f"{interval(entry['difference'])} (p {p_value(entry['difference'].get('p_value'))})"]
+            for metric, entry in (comparability.get("base") or {}).items()]
+    return section("comparability", "Comparability of the parts", [
+        paragraph(comparability.get("sentence", "")),
+        table(["base-model metric", "with sibling", "without sibling", "difference, family-clustered CI"], rows)
+        if rows else note("No base-model figures on the parts."),
+    ])
 
 
 def per_family_section(audit: dict) -> dict:
