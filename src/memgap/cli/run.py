@@ -74,9 +74,15 @@ def print_summary(audit: dict, out: str) -> None:
         for holdout in ("seen", "unseen"):
             s = by_holdout[holdout]
             print(
-                f"  {metric:5s} {holdout:6s} {s['delta']:+.4f}  [{s['ci_low']:+.4f}, {s['ci_high']:+.4f}]  "
-                f"p={s['p_value']:.4f}  n={s['n']} items / {s['n_families']} families"
+                f"  {metric:5s} {holdout:6s} {_figure(s['delta'])}  [{_figure(s['ci_low'])}, {_figure(s['ci_high'])}]  "
+                f"p={_figure(s['p_value'], '.4f')}  n={s['n']} items / {s['n_families']} families"
             )
         gap = audit["gap"][metric]
-        print(f"  {metric:5s} gap    {gap['delta']:+.4f}  [{gap['ci_low']:+.4f}, {gap['ci_high']:+.4f}]  p={gap['p_value']:.4f}")
+        print(f"  {metric:5s} gap    {_figure(gap['delta'])}  [{_figure(gap['ci_low'])}, {_figure(gap['ci_high'])}]  "
+              f"p={_figure(gap['p_value'], '.4f')}")
     print(f"\nwrote {out}/audit.json, {out}/report.md, {out}/report.html", file=sys.stdout)
+
+
+def _figure(value, spec: str = "+.4f") -> str:
+    """A figure for the summary; undefined ones (null in audit.json: too few families to bound) as n/a."""
+    return "n/a" if value is None else format(value, spec)
