@@ -110,3 +110,24 @@ def test_audit_in_bfloat16_on_the_cpu(tmp_path):
     nll = audit["lifts"]["nll"]
     assert nll["seen"]["n"] > 0 and nll["unseen"]["n"] > 0 and nll["seen"]["delta"] != 0.0
     assert audit["training"] is None and audit["gradients"] is None and audit["updates"]["modules"] == 4
+
+
+def test_training_on_a_bfloat16_base_on_the_cpu(tmp_path):
+    """`memgap run` and `memgap train` load through the same `model.*` settings: a bfloat16 base trains
+    (PEFT keeps the LoRA matrices in float32) and the loss is finite."""
+    import math
+
+    from memgap.config import load_config
+    from memgap.models import load_configured_model
+    from memgap.training.sft import train_lora
+    from tiny_models import save_tiny_model, tiny_records
+
+    model_dir = save_tiny_model(tmp_path / "model")
+    config = load_config(overrides={"model.name": str(model_dir), "model.dtype": "bfloat16", "model.device": "auto",
+                                    "training.max_steps": 2, "data.path": "unused"})
+    loaded = load_configured_model(config.model)
+    assert next(loaded.model.parameters()).dtype == torch.bfloat16
+    result = train_lora(loaded, tiny_records(8), lora=config.lora, training=config.training, max_length=64,
+                        output_dir=tmp_path / "out", seed=0, progress=False)
+    assert result.steps == 2 and all(math.isfinite(loss) for loss in result.train_losses)
+    assert {p.dtype for n, p in result.model.named_parameters() if "lora_" in n} == {torch.float32}
