@@ -22,6 +22,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--config", help="audit.yaml with settings (see docs/architecture.md)")
     parser.add_argument("--out", help="audit folder (default: memgap-audit)")
     parser.add_argument("--seed", type=int, help="seed for sampling and resampling (default 0)")
+    parser.add_argument("--quick", action="store_true", default=None,
+                        help="the evaluation sizes of `memgap run --quick` (to reproduce a quick run's figures)")
     family = parser.add_mutually_exclusive_group()
     family.add_argument("--family-field", help="field holding each row's family (default: family)")
     family.add_argument("--infer", action="store_true", default=None, help="infer near-duplicate families instead of reading a field")
@@ -39,6 +41,7 @@ def audit_command(args: argparse.Namespace) -> int:
 
     logging.getLogger("memgap").setLevel(logging.INFO)
     config = load_config(args.config, {
+        "quick": args.quick,
         "seed": args.seed,
         "out": args.out,
         # The adapter is already trained: size presets for memgap's own training do not apply.
