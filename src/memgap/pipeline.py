@@ -4,6 +4,8 @@ Read top to bottom, it is the method: load the data and its families; hold out w
 (unseen) and one sibling of each training family (seen); evaluate the base model; train a LoRA
 adapter once; evaluate the adapter; compare the lifts on both hold-outs with family-clustered
 statistics; probe for copying and membership; decide a verdict; write audit.json and the report.
+Evaluation, statistics, probes, verdict and writing are the stages `memgap audit` shares
+(memgap.stages); this file adds the split and the training.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from memgap.config import AuditConfig
 from memgap.data.io import read_records, write_jsonl
 from memgap.data.records import Record
 from memgap.run_folder import Stages, settings_fingerprint
-from memgap.stages import (  # noqa: F401  (finish_audit: also the multi-seed recipe's last stage)
+from memgap.stages import (
     analyse_stage, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name,
 )
 
