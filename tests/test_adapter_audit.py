@@ -91,7 +91,8 @@ def test_observational_audit_counts_eval_rows_with_a_training_sibling(inputs, tr
     base = audit["comparability"]["base"]
     assert set(base) == {"score", "nll"}
     assert base["nll"]["difference"]["delta"] == pytest.approx(base["nll"]["seen"] - base["nll"]["unseen"])
-    assert "Protocol: observational" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "Protocol: observational" in report and "Comparability of the parts" in report
 
 
 def _cli_error(capsys, argv) -> str:

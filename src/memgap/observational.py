@@ -111,6 +111,8 @@ def reword_verdict(verdict: dict[str, Any], audit: dict[str, Any]) -> dict[str, 
         ("Seen-family lift", "Lift on eval rows with a training sibling"),
         ("Unseen-family lift", "Lift on eval rows without a training sibling"),
         ("the seen-family lift", "the lift on rows with a sibling"),
+        ("on trained families is specific to those families", "on rows with a training sibling is specific to them"),
+        ("specific to the training families", "specific to rows with a training sibling"),
     )
     claim = verdict["claim"]
     reasons = list(verdict["reasons"])
