@@ -165,3 +165,19 @@ def test_split_that_is_not_nested_is_refused(inputs, tmp_path):
 
     with pytest.raises(MemgapError, match="--strategy nested"):
         read_audit_data(config, split_dir=tmp_path / "grouped")
+
+
+def test_cli_audit_of_a_quick_run_folder_reproduces_its_lifts(inputs, tmp_path, capsys):
+    model_dir, data = inputs
+    settings = tmp_path / "small.yaml"
+    settings.write_text("model: {max_length: 64}\nevaluation: {max_new_tokens: 6, scorer: token-f1}\n")
+    run = tmp_path / "run"
+    assert main(["run", "--quick", "--data", str(data), "--model", str(model_dir), "--config", str(settings),
+                 "--out", str(run), "--no-progress"]) == 0
+    assert main(["audit", "--quick", "--model", str(model_dir), "--adapter", str(run / "training" / "adapter"),
+                 "--split", str(run / "split"), "--config", str(settings), "--out", str(tmp_path / "audit"),
+                 "--no-progress"]) == 0
+    ran, audited = (json.loads((folder / "audit.json").read_text()) for folder in (run, tmp_path / "audit"))
+    assert ran["config"]["quick"] and audited["config"]["stats"] == ran["config"]["stats"]
+    assert comparable(audited["lifts"]) == comparable(ran["lifts"])
+    assert comparable(audited["gap"]) == comparable(ran["gap"])
