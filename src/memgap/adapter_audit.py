@@ -51,6 +51,9 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
     folder, for the loss curve and gradient norms. Raises MemgapError for every input mistake
     (adapter folder, split, data files, training folder, a base that does not fit) before evaluating.
     """
+    from memgap.devices import resolve_placement
+
+    resolve_placement(config.model.device, config.model.dtype, load_in_4bit=config.model.load_in_4bit)  # device errors first
     folder = read_adapter_folder(adapter)
     data = read_audit_data(config, split_dir=split_dir, train_path=train_path, eval_path=eval_path)
     trainer_output = _read_training_dir(training_dir)
