@@ -23,7 +23,8 @@ def is_pooled(s: Any) -> bool:
 
 
 def run_multi_seed(config: AuditConfig, *, fresh: bool = False, progress: bool = True) -> dict[str, Any]:
-    from memgap.pipeline import finish_audit, run_audit
+    from memgap.pipeline import run_audit
+    from memgap.stages import finish_audit
     from memgap.run_folder import Stages, settings_fingerprint
 
     out = Path(config.out)

@@ -14,7 +14,7 @@ import sys
 from memgap.errors import user_errors
 
 # Each module defines `add_parser(subparsers)`, which registers its verb(s) with `func` set.
-VERB_MODULES = ("run", "train", "dataset", "score", "families", "report")
+VERB_MODULES = ("run", "audit", "train", "dataset", "score", "families", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

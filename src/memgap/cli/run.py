@@ -88,3 +88,4 @@ def print_summary(audit: dict, out: str) -> None:
     for warning in audit.get("warnings") or []:
         print(f"warning: {warning}")
     print(f"\nwrote {out}/audit.json, {out}/report.md, {out}/report.html", file=sys.stdout)
+

@@ -26,7 +26,7 @@ GROUP_NAMES = {"attention": "attention", "mlp": "MLP"}
 
 def all_sections(run: RunArtifacts) -> list[dict]:
     """Every section of the report body, in reading order."""
-    return [build(run) for build in SECTION_BUILDERS]
+    return [built for build in SECTION_BUILDERS if (built := build(run)) is not None]
 
 
 def lifts_section(run: RunArtifacts) -> dict:
@@ -45,6 +45,7 @@ def lifts_section(run: RunArtifacts) -> dict:
                   "base minus adapter for the NLL of the reference completion. 'Seen families' are held-out members "
                   "of families the adapter trained on; 'unseen families' were held out whole. The gap is the seen "
                   "lift minus the unseen lift: what the adapter gained only on families it saw."),
+        paragraph(protocol_sentence(audit)),
         key_figures_table(audit),
     ], appendix=[
         table(["metric", "hold-out", "family-clustered CI", "item-level CI"], rows,
@@ -77,6 +78,35 @@ def key_figures_table(audit: dict[str, Any]) -> dict:
             rows.append([title, "ratio (unseen / seen)", "", "", number(ratio.get("ratio")), ratio_ci, "", "", ""])
     return table(["metric", "hold-out", "base", "adapter", "lift", "CI (family-clustered)", "p", "items", "families"], rows,
                  " ".join(figure_notes(audit)) or None)
+
+
+def protocol_sentence(audit: dict) -> str:
+    """Which protocol made the figures, in one sentence for the report."""
+    if audit.get("protocol") == "observational":
+        return ("Protocol: observational. The evaluation rows were partitioned after the fact into those with a "
+                "training sibling ('seen') and those without ('unseen'); nothing assigned families to the parts at "
+                "random, so the gap can also reflect differences between the parts (see 'Comparability of the parts').")
+    return ("Protocol: randomized nested hold-out. Families were assigned at random to the unseen hold-out, and "
+            "one member of each training family to the seen hold-out, so the two parts differ only by chance.")
+
+
+def comparability_section(run: RunArtifacts) -> dict | None:
+    """The base model on each part of an observational partition, and the test of their difference.
+
+    None (no section) for the randomized protocol, whose parts are comparable by construction.
+    """
+    audit = run.audit
+    comparability = audit.get("comparability")
+    if not isinstance(comparability, dict):
+        return None
+    rows = [[metric_title(metric, audit), number(entry.get("seen")), number(entry.get("unseen")),
+             f"{interval(entry['difference'])} (p {p_value(entry['difference'].get('p_value'))})"]
+            for metric, entry in (comparability.get("base") or {}).items()]
+    return section("comparability", "Comparability of the parts", [
+        paragraph(comparability.get("sentence", "")),
+        table(["base-model metric", "with sibling", "without sibling", "difference, family-clustered CI"], rows)
+        if rows else note("No base-model figures on the parts."),
+    ])
 
 
 def per_family_section(run: RunArtifacts) -> dict:
@@ -333,6 +363,6 @@ def _pct(x: Any) -> str | None:
 
 # The report body, in reading order; a new section is a builder added here.
 SECTION_BUILDERS = (
-    lifts_section, per_family_section, data_section, split_section, training_section, gradients_section,
+    lifts_section, comparability_section, per_family_section, data_section, split_section, training_section, gradients_section,
     updates_section, probes_section, examples_section, multi_seed_section, power_section, reproducibility_section,
 )

@@ -103,6 +103,20 @@ def memorization_gap(seen_treatment: ArrayLike, seen_control: ArrayLike, seen_cl
                     clustered.n_clusters, clustered.method, item_level=item_level, note=clustered.note)
 
 
+def clustered_mean_difference(first: ArrayLike, first_clusters: Sequence[Any] | np.ndarray,
+                              second: ArrayLike, second_clusters: Sequence[Any] | np.ndarray, *,
+                              alpha: float = 0.05) -> Estimate:
+    """Mean of `first` minus mean of `second` (two samples that share no family), with the gap's
+    Welch test on CR2 family-clustered variances; the item-level test sits beside it.
+
+    Used to compare two parts of an evaluation set before training (the base model's score or NLL
+    on rows with and without a training sibling). Raises ValueError when a family is in both.
+    """
+    first_values, second_values = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    return memorization_gap(first_values, np.zeros_like(first_values), first_clusters,
+                            second_values, np.zeros_like(second_values), second_clusters, alpha=alpha)
+
+
 def fieller_interval(numerator: _MeanWithVariance, denominator: _MeanWithVariance,
                      alpha: float) -> tuple[float, float] | None:
     """Fieller's CI for numerator.mean / denominator.mean (independent); None when it is unbounded."""

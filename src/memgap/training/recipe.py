@@ -37,14 +37,14 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
     from accelerate import PartialState
 
     from memgap.data.io import read_records
-    from memgap.models import load_model
+    from memgap.models import load_configured_model
     from memgap.training.pressure import gradient_summary
     from memgap.training.sft import train_lora
     from memgap.training.updates import realised_updates, update_summary
 
     out_dir = Path(out_dir)
     records = read_records(data_path, family_field=config.data.family_field)
-    loaded = load_model(config.model.name, trust_remote_code=config.model.trust_remote_code)
+    loaded = load_configured_model(config.model)
     gradnorms_csv, updates_csv = out_dir / "gradnorms.csv", out_dir / "updates.csv"
     result = train_lora(  # records gradnorms.csv and writes updates.csv
         loaded, records, lora=config.lora, training=config.training, max_length=config.model.max_length,

@@ -158,7 +158,7 @@ def train_lora(
 
     trainer = Trainer(
         model=model,
-        args=_training_arguments(training, checkpoints, seed, progress),
+        args=_training_arguments(training, checkpoints, seed, progress, use_cpu=model.device.type == "cpu"),
         train_dataset=EncodedDataset(examples),
         data_collator=DataCollatorForSeq2Seq(_right_padding(loaded.tokenizer), label_pad_token_id=IGNORE_INDEX, padding=True),
     )
@@ -234,8 +234,7 @@ def _whole_run_train_loss(history: list[dict[str, Any]]) -> list[dict[str, Any]]
     return history
 
 
-def _training_arguments(training: TrainingConfig, checkpoints: Path, seed: int, progress: bool):
-    import torch
+def _training_arguments(training: TrainingConfig, checkpoints: Path, seed: int, progress: bool, *, use_cpu: bool):
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -257,7 +256,7 @@ def _training_arguments(training: TrainingConfig, checkpoints: Path, seed: int, 
         seed=seed,
         data_seed=seed,
         disable_tqdm=not progress,
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=use_cpu,  # train where model.device put the weights
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,
         remove_unused_columns=False,
