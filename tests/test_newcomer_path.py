@@ -133,6 +133,11 @@ def test_every_hint_names_flags_the_verb_has(tiny, tmp_path, capsys):
         ["split", str(no_family), "--strategy", "grouped", "--out", str(tmp_path / "s2")],
         ["families", str(no_family)],
         ["leakage", "--train", str(no_family), "--eval", str(no_family)],
+        ["audit", "--model", str(model), "--adapter", str(tmp_path), "--train", str(no_family), "--eval", str(no_family),
+         "--out", str(tmp_path / "a1")],
+        ["audit", "--model", str(model), "--adapter", str(tmp_path), "--split", str(tmp_path / "no-split"),
+         "--out", str(tmp_path / "a2")],
+        ["audit", "--model", str(model), "--adapter", str(tmp_path), "--out", str(tmp_path / "a3")],
     ]
     for args in cases:
         line = cli_error(args, capsys)
