@@ -51,7 +51,7 @@ def infer_families(texts: Sequence[str], *, threshold: float | None = None, seed
 
 def cluster_texts(texts: Sequence[str], *, threshold: float) -> np.ndarray:
     """An integer cluster id per text (arbitrary numbering)."""
-    shingles = shingle_vectors(texts)
+    shingles = shingle_vectors(texts, drop_unique=True)
     vectors = shingles.vectors
     left, right = candidate_pairs(vectors, shingles.document_frequency)
     similarity = pair_cosine(vectors, left, right)
