@@ -25,12 +25,12 @@ def test_random_split_leaks_and_grouped_split_does_not(records):
     assert leaky_report["eval_rows_with_train_sibling"] > 0.5
     assert clean_report["eval_rows_with_train_sibling"] == 0.0
     for view in ("completion", "whole_row"):
-        assert leaky_report["views"][view]["eval_rows_above_similarity"] > 0.5
-    assert clean_report["views"]["whole_row"]["eval_rows_above_similarity"] < 0.1
+        assert leaky_report[f"{view}_view"]["eval_rows_above_similarity"] > 0.5
+    assert clean_report["whole_row_view"]["eval_rows_above_similarity"] < 0.1
     # Templated answers of different families stay alike: the completion view separates less.
-    assert clean_report["views"]["completion"]["eval_rows_above_similarity"] < 0.5
+    assert clean_report["completion_view"]["eval_rows_above_similarity"] < 0.5
     worst = leaky_report["worst_offenders"][0]
-    assert worst["sibling"] and worst["similarity"] >= leaky_report["views"]["whole_row"]["nearest_train_similarity"]["median"]
+    assert worst["sibling"] and worst["similarity"] >= leaky_report["whole_row_view"]["nearest_train_similarity"]["median"]
     assert leaky_report["gate"] == {"metric": "eval_rows_with_train_sibling", "value": leaky_report["eval_rows_with_train_sibling"]}
 
 
@@ -40,8 +40,8 @@ def test_inferred_families_find_the_same_leak(records):
     declared = leakage_audit(leaky.train, leaky.holdout)
     assert report["family_source"] == "inferred"
     assert report["gate"] == {
-        "metric": "views.whole_row.eval_rows_above_similarity",
-        "value": report["views"]["whole_row"]["eval_rows_above_similarity"],
+        "metric": "whole_row_view.eval_rows_above_similarity",
+        "value": report["whole_row_view"]["eval_rows_above_similarity"],
     }
     assert abs(report["eval_rows_with_train_sibling"] - declared["eval_rows_with_train_sibling"]) < 0.1
 
@@ -94,14 +94,14 @@ def test_a_shared_system_prompt_is_boilerplate_and_only_copied_completions_count
         _chat("e3", "Lamps: may they go back?", "Lamps can be returned within thirty days with the receipt and box."),
     ]
     report = leakage_audit(train, evaluation)
-    completion, whole_row = report["views"]["completion"], report["views"]["whole_row"]
+    completion, whole_row = report["completion_view"], report["whole_row_view"]
     assert completion["eval_rows_with_13gram_overlap_count"] == 2
     assert whole_row["eval_rows_with_13gram_overlap_count"] == 2  # the system prompt is left out here too
     assert whole_row["boilerplate_13grams_dropped"] > 0 and completion["boilerplate_13grams_dropped"] == 0
     flagged = {entry["eval_id"] for entry in report["worst_offenders"] if entry["completion_thirteen_gram_overlap"]}
     assert flagged == {"e0", "e2"}
     # Without the boilerplate filter the prompt alone makes every row "contaminated".
-    unfiltered = leakage_audit(train, evaluation, boilerplate_share=1.0)["views"]["whole_row"]
+    unfiltered = leakage_audit(train, evaluation, boilerplate_share=1.0)["whole_row_view"]
     assert unfiltered["eval_rows_with_13gram_overlap_count"] == 4
 
 
@@ -115,7 +115,7 @@ def test_leakage_sees_chinese_siblings():
         report = leakage_audit(train, evaluation, infer=infer)
         assert report["eval_rows_with_train_sibling_count"] == 4
         for view in ("completion", "whole_row"):
-            assert report["views"][view]["eval_rows_above_similarity_count"] == 4
+            assert report[f"{view}_view"]["eval_rows_above_similarity_count"] == 4
         top = {entry["eval_id"] for entry in report["worst_offenders"][:4]}
         assert top == {r.id for r, sibling in zip(evaluation, has_sibling) if sibling}
 

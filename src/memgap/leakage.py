@@ -5,12 +5,12 @@ rows in training (a sibling), one whose nearest training row is more alike than 
 threshold (shingle cosine, the measure family inference uses), and one that shares a 13-gram with
 training, which is how lm-evaluation-harness's decontamination counts a contaminated document.
 
-The last two are reported in two named views. The `completion` view compares what the model
-learns, an evaluation row's reference completion, with the training completions, as
-decontamination intends; the `whole_row` view compares prompt and completion together. Both leave
-boilerplate out: shingles and 13-grams found in more than `BOILERPLATE_SHARE` of the training rows
-(a system prompt or footer every row repeats) count in neither, or one long shared system prompt
-would make every evaluation row "share a 13-gram with training". Words are the units of
+The last two are reported in two named views. The completion view (`completion_view`) compares
+what the model learns, an evaluation row's reference completion, with the training completions,
+as decontamination intends; the whole-row view (`whole_row_view`) compares prompt and completion
+together. Both leave boilerplate out: shingles and 13-grams found in more than `BOILERPLATE_SHARE`
+of the training rows (a system prompt or footer every row repeats) count in neither, or one long
+shared system prompt would make every evaluation row "share a 13-gram with training". Words are the units of
 `memgap.words` (NFKC, case-folded, Unicode word boundaries, one unit per character in scripts
 written without spaces, so a 13-gram there is 13 characters).
 """
@@ -49,8 +49,8 @@ def leakage_audit(
             `record.family`; the gate then is the whole-row similarity share.
         boilerplate_share: shingles and 13-grams in more than this share of training rows are
             left out of every view.
-    Returns `eval_rows_with_train_sibling`, the per-view figures under `views` (`completion`,
-    `whole_row`), the worst offenders (whole-row view) and the gate. Raises MemgapError when a side
+    Returns `eval_rows_with_train_sibling`, the figures of each view under `completion_view` and
+    `whole_row_view`, the worst offenders (by whole-row similarity) and the gate. Raises MemgapError when a side
     is empty or, without `infer`, a row has no family.
     """
     if not train or not evaluation:
@@ -96,7 +96,7 @@ def leakage_audit(
         "eval_rows_with_train_sibling_count": int(has_sibling.sum()),
         "similarity_threshold": float(similarity_threshold),
         "boilerplate_share": float(boilerplate_share),
-        "views": views,
+        **{f"{view}_view": figures for view, figures in views.items()},
         "worst_offenders": [
             {
                 "eval_id": evaluation[i].id,
@@ -109,7 +109,7 @@ def leakage_audit(
             for i in worst
         ],
         "gate": {
-            "metric": "views.whole_row.eval_rows_above_similarity" if infer else "eval_rows_with_train_sibling",
+            "metric": "whole_row_view.eval_rows_above_similarity" if infer else "eval_rows_with_train_sibling",
             "value": similar_share if infer else sibling_share,
         },
     }

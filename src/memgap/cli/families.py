@@ -120,10 +120,8 @@ def run_leakage(args: argparse.Namespace) -> int:
 
 
 def _leakage_text(report: dict) -> str:
-    views = report["views"]
-
     def both(key: str) -> str:
-        return f"completion {views['completion'][key]:.1%}, whole row {views['whole_row'][key]:.1%}"
+        return f"completion {report['completion_view'][key]:.1%}, whole row {report['whole_row_view'][key]:.1%}"
 
     return "\n".join([
         f"{report['eval_rows']} eval rows against {report['train_rows']} train rows ({report['family_source']} families)",
