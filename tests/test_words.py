@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memgap.families.shingles import shingle_counts
-from memgap.words import normalize_word, spaced_words, word_tokens, words
+from memgap.words import normalize_word, shingle_units, spaced_words, word_tokens, words
 
 
 def test_punctuation_of_every_script_separates_words():
@@ -51,7 +51,7 @@ _ASCII_UNIT = re.compile(rb"[a-z0-9_\x80-\xff]+")
 def test_the_shingler_reads_exactly_the_tokenizer_units(text):
     # The hashed shingler splits spaced_words() output on bytes; it must find the same units.
     units = [unit.decode("utf-8") for unit in _ASCII_UNIT.findall(spaced_words(text).encode("utf-8"))]
-    assert units == words(text)
+    assert units == shingle_units(text)
     assert words(text) == list(word_tokens(text).words)
 
 
@@ -59,6 +59,11 @@ def test_the_shingler_reads_exactly_the_tokenizer_units(text):
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
 def test_unit_counts_match_the_shingle_unigrams(text):
     counts = shingle_counts([text])
-    units = words(text)
+    units = shingle_units(text)
     bigrams = max(len(units) - 1, 0)
     assert counts.sum() == len(units) + bigrams
+
+
+def test_similarity_compares_character_bigrams_in_scripts_without_spaces():
+    assert shingle_units("红色箱子，送到 OK 哪里？中") == ["红色", "色箱", "箱子", "送到", "ok", "哪里", "中"]
+    assert shingle_units("don’t stop") == words("don’t stop") == ["don", "t", "stop"]

@@ -37,6 +37,7 @@ _UNSPACED = "".join(rf"\p{{Script={script}}}" for script in UNSPACED_SCRIPTS)
 _UNIT = regex.compile(rf"[{_UNSPACED}]\p{{M}}*|(?:(?![{_UNSPACED}])\w)+")
 # Harakat and niqqud are Script=Inherited; their Script_Extensions name the scripts that use them.
 _OPTIONAL_MARKS = regex.compile(r"(?V1)[[\p{Mn}&&[\p{scx=Arabic}\p{scx=Hebrew}]]\u0640]")
+_UNSPACED_UNIT = regex.compile(rf"[{_UNSPACED}]\p{{M}}*")
 _ASCII_WORD = re.compile(r"[a-z0-9_]+")
 
 
@@ -89,15 +90,49 @@ def words(text: str) -> list[str]:
     return list(word_tokens(text).words)
 
 
+def shingle_units(text: str) -> list[str]:
+    """The units similarity compares: `words(text)`, except that each run of characters of an
+    unspaced script becomes its overlapping character bigrams (a run of one stays a unigram).
+
+    A word of Chinese or Japanese is about two characters long, so a single character says about
+    as little as a syllable of an English word; bigrams stand in for words there, and pairs of
+    bigrams (the shingler's 2-grams) for word pairs.
+    """
+    if text.isascii():
+        return _ASCII_WORD.findall(text.lower())
+    tokens = word_tokens(text)
+    units: list[str] = []
+    run: list[str] = []
+    previous_end = -1
+    for unit, start, end in zip(tokens.words, tokens.starts, tokens.ends):
+        if _UNSPACED_UNIT.fullmatch(unit) and (not run or start == previous_end):
+            run.append(unit)
+        else:
+            units.extend(_bigrams(run))
+            run = [unit] if _UNSPACED_UNIT.fullmatch(unit) else []
+            if not run:
+                units.append(unit)
+        previous_end = end
+    units.extend(_bigrams(run))
+    return units
+
+
+def _bigrams(run: list[str]) -> list[str]:
+    if len(run) <= 1:
+        return run
+    return [first + second for first, second in zip(run, run[1:])]
+
+
 def spaced_words(text: str) -> str:
-    """A text whose maximal runs of `[a-z0-9_]` and non-ASCII characters are exactly its units.
+    """A text whose maximal runs of `[a-z0-9_]` and non-ASCII characters are exactly its
+    `shingle_units`.
 
     The hashed shingler of family inference reads units from bytes this way, which is several
     times faster than a regular expression per row; ASCII text only needs lower-casing for it.
     """
     if text.isascii():
         return text.lower()
-    return " ".join(words(text))
+    return " ".join(shingle_units(text))
 
 
 def ngrams(tokens: Sequence[str], n: int):
