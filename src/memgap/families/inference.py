@@ -1,8 +1,8 @@
 """Inferring augmentation families: near-duplicate clustering that does not chain through boilerplate.
 
 Rows become TF-IDF vectors of word-unit 1-2-grams (`shingles.py`, units of `memgap.words`, any
-script), without boilerplate (shingles in more than half the rows: a footer, a system prompt, one
-template's scaffolding) and without shingles of one row only. Then three steps, each chosen against
+script), without boilerplate (shingles in more than 80 % of the rows: a footer, a system prompt,
+one template's scaffolding) and without shingles of one row only. Then three steps, each chosen against
 what augmentation does to a seed example:
 1. Candidates: every row picks its rarest shingles (lowest document frequency, seen at least twice)
    as anchors; rows holding one of them become candidate pairs. Siblings share the rare words of

@@ -1,11 +1,12 @@
 """Texts to weighted shingle vectors: the representation family inference and leakage compare.
 
-Shingles are word-unit 1- and 2-grams (`memgap.words`: NFKC, case-folded, Unicode word boundaries,
-single characters in scripts written without spaces, so character 1-2-grams there) hashed into a
-fixed column space (no vocabulary of n-grams to hold at a million rows). Boilerplate is removed
-twice over: shingles found in more than `BOILERPLATE_SHARE` of the rows (one footer or system
-prompt in every row, the topic words of a one-domain data set) are dropped outright, and TF-IDF
-weights what remains, so that the rare words that make a seed example unique count for much.
+Shingles are 1- and 2-grams of `memgap.words.shingle_units` (NFKC, case-folded, Unicode word
+boundaries; character bigrams in scripts written without spaces, so character 2-3-grams there)
+hashed into a fixed column space (no vocabulary of n-grams to hold at a million rows). Boilerplate
+is removed twice over: shingles found in more than `BOILERPLATE_SHARE` of the rows (one footer or
+system prompt in every row, the scaffolding of a one-template data set) are dropped outright, and
+TF-IDF weights what remains, so that the rare words that make a seed example unique count for
+much and shared topic words for little.
 Unigrams keep siblings close when sentences or steps are reordered; bigrams separate rows that
 merely use the same words.
 """
@@ -21,9 +22,9 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from memgap.words import spaced_words
 
 HASH_BITS = 24
-# A shingle in more than half the rows is boilerplate (a footer, a system prompt, the scaffolding of
-# one template): no family holds most of a data set. Lower shares were measured to split families
-# whose siblings share mostly template words (benchmarks/results/families.md; docs/families.md).
+# A shingle in more than 80 % of the rows is boilerplate (a footer, a system prompt, the scaffolding
+# of one template). Half, as "most rows" would say, was measured to drop the content of a family
+# that holds most of a small data set and split it (docs/families.md has the figures).
 BOILERPLATE_SHARE = 0.8
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -37,7 +38,7 @@ class ShingleVectors:
 
 
 def shingle_counts(texts: Sequence[str], *, chunk_rows: int = 20_000) -> sp.csr_matrix:
-    """Hashed word 1- and 2-gram counts, one row per text."""
+    """Hashed 1- and 2-gram counts of `shingle_units`, one row per text (shape (len(texts), 2**HASH_BITS))."""
     blocks = [_count_block(texts[start:start + chunk_rows]) for start in range(0, len(texts), chunk_rows)]
     if not blocks:
         return sp.csr_matrix((0, 1 << HASH_BITS), dtype=np.float32)
