@@ -50,8 +50,8 @@ def leakage_audit(
         boilerplate_share: shingles and 13-grams in more than this share of training rows are
             left out of every view.
     Returns `eval_rows_with_train_sibling`, the figures of each view under `completion_view` and
-    `whole_row_view`, the worst offenders (by whole-row similarity) and the gate. Raises MemgapError when a side
-    is empty or, without `infer`, a row has no family.
+    `whole_row_view`, the worst offenders (by whole-row similarity) and the gate. Raises
+    MemgapError when a side is empty or, without `infer`, a row has no family.
     """
     if not train or not evaluation:
         raise MemgapError(f"leakage audit needs rows on both sides (train {len(train)}, eval {len(evaluation)})")
