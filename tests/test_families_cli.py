@@ -83,7 +83,16 @@ def test_leakage_gate(data, tmp_path, capsys):
     assert main([*leaky, "--infer", "--fail-above", "0.1"]) == 1
     capsys.readouterr()
     assert main([*clean, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["eval_rows_with_train_sibling"] == 0.0
+    report = json.loads(capsys.readouterr().out)
+    assert report["eval_rows_with_train_sibling"] == 0.0
+    assert {"completion_view", "whole_row_view"} <= set(report)
+    assert main(clean) == 0
+    text = capsys.readouterr().out
+    completion, whole_row = report["completion_view"], report["whole_row_view"]
+    assert (
+        f"sharing a 13-gram with train: completion {completion['eval_rows_with_13gram_overlap']:.1%}, "
+        f"whole row {whole_row['eval_rows_with_13gram_overlap']:.1%}"
+    ) in text
 
 
 def assert_exit(argv, status):

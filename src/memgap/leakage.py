@@ -1,13 +1,21 @@
 """Leakage audit of a train / evaluation pair: how many evaluation rows the model has, in effect, seen.
 
-Three views, from the strictest notion of "seen" to the loosest: an evaluation row whose family also
-has rows in training (a sibling), one whose nearest training row is more alike than a similarity
-threshold (shingle cosine, the measure family inference uses), and one that shares any 13-gram with
+Three notions of "seen", from the strictest to the loosest: an evaluation row whose family also has
+rows in training (a sibling), one whose nearest training row is more alike than a similarity
+threshold (shingle cosine, the measure family inference uses), and one that shares a 13-gram with
 training, which is how lm-evaluation-harness's decontamination counts a contaminated document.
+
+The last two are reported in two named views. The completion view (`completion_view`) compares
+what the model learns, an evaluation row's reference completion, with the training completions,
+as decontamination intends; the whole-row view (`whole_row_view`) compares prompt and completion
+together. Both leave boilerplate out: shingles and 13-grams found in more than `BOILERPLATE_SHARE`
+of the training rows (a system prompt or footer every row repeats) count in neither, or one long
+shared system prompt would make every evaluation row "share a 13-gram with training". Words are the units of
+`memgap.words` (NFKC, case-folded, Unicode word boundaries, one unit per character in scripts
+written without spaces, so a 13-gram there is 13 characters).
 """
 from __future__ import annotations
 
-import string
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,12 +23,11 @@ import numpy as np
 from memgap.data.records import Record
 from memgap.errors import MemgapError
 from memgap.families.inference import DEFAULT_THRESHOLD, infer_families
-from memgap.families.shingles import shingle_vectors
+from memgap.families.shingles import BOILERPLATE_SHARE, shingle_vectors
+from memgap.words import words
 
 NGRAM_WORDS = 13
-# lm-evaluation-harness's Janitor.normalize_string: ASCII lower-casing, punctuation deleted, then
-# whitespace-split words.
-_JANITOR_TABLE = str.maketrans(string.ascii_uppercase, string.ascii_lowercase, string.punctuation)
+VIEWS = ("completion", "whole_row")
 
 
 def leakage_audit(
@@ -29,23 +36,58 @@ def leakage_audit(
     *,
     similarity_threshold: float = DEFAULT_THRESHOLD,
     infer: bool = False,
+    boilerplate_share: float = BOILERPLATE_SHARE,
     max_offenders: int = 10,
     chunk_rows: int = 512,
 ) -> dict:
-    """The leakage report (JSON-ready); `infer` infers families on train and evaluation together
-    instead of reading `record.family`, and then gates on the similarity share."""
+    """The leakage report (JSON-ready).
+
+    Parameters:
+        train, evaluation: the two sides, each non-empty.
+        similarity_threshold: shingle cosine at or above which an evaluation row counts as seen.
+        infer: infer families on train and evaluation together instead of reading
+            `record.family`; the gate then is the whole-row similarity share.
+        boilerplate_share: shingles and 13-grams in more than this share of training rows are
+            left out of every view.
+    Returns `eval_rows_with_train_sibling`, the figures of each view under `completion_view` and
+    `whole_row_view`, the worst offenders (by whole-row similarity) and the gate. Raises
+    MemgapError when a side is empty or, without `infer`, a row has no family.
+    """
     if not train or not evaluation:
         raise MemgapError(f"leakage audit needs rows on both sides (train {len(train)}, eval {len(evaluation)})")
-    train_texts = [record.full_text for record in train]
-    eval_texts = [record.full_text for record in evaluation]
     train_families, eval_families = _families(train, evaluation, infer)
     has_sibling = np.isin(np.asarray(eval_families, dtype=object).astype(str), np.asarray(train_families, dtype=object).astype(str))
-    nearest, nearest_index = nearest_train_similarity(train_texts, eval_texts, chunk_rows=chunk_rows)
-    above = nearest >= similarity_threshold
-    contaminated, too_short = ngram_overlap(train_texts, eval_texts)
+    texts = {
+        "completion": ([record.completion for record in train], [record.completion for record in evaluation]),
+        "whole_row": ([record.full_text for record in train], [record.full_text for record in evaluation]),
+    }
+    views, nearest_rows = {}, {}
+    for view in VIEWS:
+        train_texts, eval_texts = texts[view]
+        nearest, nearest_index = nearest_train_similarity(
+            train_texts, eval_texts, chunk_rows=chunk_rows, boilerplate_share=boilerplate_share
+        )
+        contaminated, too_short, dropped = ngram_overlap(train_texts, eval_texts, boilerplate_share=boilerplate_share)
+        above = nearest >= similarity_threshold
+        nearest_rows[view] = (nearest, nearest_index, contaminated)
+        views[view] = {
+            "eval_rows_above_similarity": float(above.mean()),
+            "eval_rows_above_similarity_count": int(above.sum()),
+            "eval_rows_with_13gram_overlap": float(contaminated.mean()),
+            "eval_rows_with_13gram_overlap_count": int(contaminated.sum()),
+            "eval_rows_shorter_than_13_words": int(too_short.sum()),
+            "boilerplate_13grams_dropped": dropped,
+            "nearest_train_similarity": {
+                "mean": float(nearest.mean()),
+                "median": float(np.median(nearest)),
+                "max": float(nearest.max()),
+            },
+        }
+    nearest, nearest_index, contaminated = nearest_rows["whole_row"]
+    completion_contaminated = nearest_rows["completion"][2]
     worst = np.argsort(-nearest, kind="stable")[:max_offenders]
     sibling_share = float(has_sibling.mean())
-    similar_share = float(above.mean())
+    similar_share = views["whole_row"]["eval_rows_above_similarity"]
     return {
         "train_rows": len(train),
         "eval_rows": len(evaluation),
@@ -53,16 +95,8 @@ def leakage_audit(
         "eval_rows_with_train_sibling": sibling_share,
         "eval_rows_with_train_sibling_count": int(has_sibling.sum()),
         "similarity_threshold": float(similarity_threshold),
-        "eval_rows_above_similarity": similar_share,
-        "eval_rows_above_similarity_count": int(above.sum()),
-        "eval_rows_with_13gram_overlap": float(contaminated.mean()),
-        "eval_rows_with_13gram_overlap_count": int(contaminated.sum()),
-        "eval_rows_shorter_than_13_words": int(too_short.sum()),
-        "nearest_train_similarity": {
-            "mean": float(nearest.mean()),
-            "median": float(np.median(nearest)),
-            "max": float(nearest.max()),
-        },
+        "boilerplate_share": float(boilerplate_share),
+        **{f"{view}_view": figures for view, figures in views.items()},
         "worst_offenders": [
             {
                 "eval_id": evaluation[i].id,
@@ -70,11 +104,12 @@ def leakage_audit(
                 "similarity": round(float(nearest[i]), 4),
                 "sibling": bool(has_sibling[i]),
                 "thirteen_gram_overlap": bool(contaminated[i]),
+                "completion_thirteen_gram_overlap": bool(completion_contaminated[i]),
             }
             for i in worst
         ],
         "gate": {
-            "metric": "eval_rows_above_similarity" if infer else "eval_rows_with_train_sibling",
+            "metric": "whole_row_view.eval_rows_above_similarity" if infer else "eval_rows_with_train_sibling",
             "value": similar_share if infer else sibling_share,
         },
     }
@@ -94,14 +129,22 @@ def _families(train, evaluation, infer: bool) -> tuple[list[str], list[str]]:
 
 
 def nearest_train_similarity(
-    train_texts: Sequence[str], eval_texts: Sequence[str], *, chunk_rows: int = 512
+    train_texts: Sequence[str],
+    eval_texts: Sequence[str],
+    *,
+    chunk_rows: int = 512,
+    boilerplate_share: float = BOILERPLATE_SHARE,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each evaluation text, the highest shingle cosine to any training text and its index.
+    """For each evaluation text, the highest shingle cosine to any training text and its index
+    (two arrays of shape (len(eval_texts),)).
 
     Exact (a sparse product per chunk of evaluation rows), so the cost grows with train x eval
-    rows that share a shingle; IDF is fitted on both sides together.
+    rows that share a shingle; IDF is fitted on both sides together, boilerplate judged on the
+    training side (shingles in more than `boilerplate_share` of training rows are left out).
     """
-    vectors = shingle_vectors([*train_texts, *eval_texts]).vectors
+    vectors = shingle_vectors(
+        [*train_texts, *eval_texts], boilerplate_share=boilerplate_share, boilerplate_rows=len(train_texts)
+    ).vectors
     train_vectors_t = vectors[: len(train_texts)].T.tocsr()
     eval_vectors = vectors[len(train_texts):]
     best = np.zeros(len(eval_texts), dtype=np.float64)
@@ -114,27 +157,37 @@ def nearest_train_similarity(
     return best, best_index
 
 
-def janitor_words(text: str) -> list[str]:
-    """Words as lm-evaluation-harness's decontamination normalises them."""
-    return text.translate(_JANITOR_TABLE).split()
+def ngram_overlap(
+    train_texts: Sequence[str],
+    eval_texts: Sequence[str],
+    n: int = NGRAM_WORDS,
+    *,
+    boilerplate_share: float = BOILERPLATE_SHARE,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per evaluation text: does any of its n-grams occur in training; is it shorter than n words.
 
-
-def ngram_overlap(train_texts: Sequence[str], eval_texts: Sequence[str], n: int = NGRAM_WORDS) -> tuple[np.ndarray, np.ndarray]:
-    """Per evaluation text: does any of its n-grams occur in training; is it shorter than n words."""
-    train_grams = np.unique(np.fromiter(
-        (hash(gram) for text in train_texts for gram in _ngrams(janitor_words(text), n)), dtype=np.int64
-    ))
+    N-grams found in more than `boilerplate_share` of the training texts are boilerplate and do
+    not count; the third value is how many distinct ones were left out. Words are `memgap.words`
+    units (lm-evaluation-harness's janitor splits on whitespace, which sees no words at all in
+    Chinese or Thai).
+    """
+    per_row = [np.unique(_gram_hashes(words(text), n)) for text in train_texts]
+    all_grams = np.concatenate(per_row) if per_row else np.zeros(0, np.int64)
+    grams, rows_holding = np.unique(all_grams, return_counts=True)
+    boilerplate = (rows_holding > boilerplate_share * len(train_texts)) & (rows_holding >= 2)
+    train_grams = grams[~boilerplate]
     contaminated = np.zeros(len(eval_texts), dtype=bool)
     too_short = np.zeros(len(eval_texts), dtype=bool)
     for index, text in enumerate(eval_texts):
-        words = janitor_words(text)
-        if len(words) < n:
+        units = words(text)
+        if len(units) < n:
             too_short[index] = True
             continue
-        grams = np.fromiter((hash(gram) for gram in _ngrams(words, n)), dtype=np.int64)
-        contaminated[index] = bool(np.isin(grams, train_grams).any())
-    return contaminated, too_short
+        contaminated[index] = bool(np.isin(_gram_hashes(units, n), train_grams).any())
+    return contaminated, too_short, int(boilerplate.sum())
 
 
-def _ngrams(words: list[str], n: int):
-    return (" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
+def _gram_hashes(units: list[str], n: int) -> np.ndarray:
+    """One int64 hash per n-gram of units (Python's string hash, stable within the process)."""
+    count = max(len(units) - n + 1, 0)
+    return np.fromiter((hash(" ".join(units[i:i + n])) for i in range(count)), dtype=np.int64, count=count)

@@ -134,17 +134,26 @@ def run_leakage(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
-        print(
-            f"{report['eval_rows']} eval rows against {report['train_rows']} train rows ({report['family_source']} families)\n"
-            f"with a train sibling: {report['eval_rows_with_train_sibling']:.1%}\n"
-            f"nearest train row above similarity {report['similarity_threshold']:g}: {report['eval_rows_above_similarity']:.1%}\n"
-            f"sharing a 13-gram with train: {report['eval_rows_with_13gram_overlap']:.1%}"
-        )
+        print(_leakage_text(report))
     gate = report["gate"]
     if args.fail_above is not None and gate["value"] > args.fail_above:
         print(f"leakage: {gate['metric']} {gate['value']:.3f} is above {args.fail_above:g}")
         return 1
     return 0
+
+
+def _leakage_text(report: dict) -> str:
+    def both(key: str) -> str:
+        return f"completion {report['completion_view'][key]:.1%}, whole row {report['whole_row_view'][key]:.1%}"
+
+    return "\n".join([
+        f"{report['eval_rows']} eval rows against {report['train_rows']} train rows ({report['family_source']} families)",
+        f"with a train sibling: {report['eval_rows_with_train_sibling']:.1%}",
+        f"nearest train row above similarity {report['similarity_threshold']:g}: {both('eval_rows_above_similarity')}",
+        f"sharing a 13-gram with train: {both('eval_rows_with_13gram_overlap')}",
+        f"(completion: eval reference completion vs train completions; whole row: prompt and completion; "
+        f"text in more than {report['boilerplate_share']:.0%} of train rows is boilerplate and left out of both)",
+    ])
 
 
 def run_split(args: argparse.Namespace) -> int:

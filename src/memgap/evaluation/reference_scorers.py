@@ -5,17 +5,11 @@ scorer (such as `tenacious`) where one exists.
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 from memgap.data.records import Record
 from memgap.evaluation.scoring import SCORERS, ScoreResult
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+from memgap.words import words as _tokens
 
 
 @SCORERS.register("token-f1")

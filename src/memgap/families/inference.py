@@ -1,6 +1,9 @@
 """Inferring augmentation families: near-duplicate clustering that does not chain through boilerplate.
 
-Three steps, each chosen against what augmentation does to a seed example:
+Rows become TF-IDF vectors of word-unit 1-2-grams (`shingles.py`, units of `memgap.words`, any
+script), without boilerplate (shingles in more than 80 % of the rows: a footer, a system prompt,
+one template's scaffolding) and without shingles of one row only. Then three steps, each chosen against
+what augmentation does to a seed example:
 1. Candidates: every row picks its rarest shingles (lowest document frequency, seen at least twice)
    as anchors; rows holding one of them become candidate pairs. Siblings share the rare words of
    their seed (names, numbers, products), while greetings, sign-offs and template scaffolding are
@@ -32,12 +35,23 @@ MAX_LINKAGE_COMPONENT = 2000
 BATCHED_GROUP_SIZE = 64
 
 
-def infer_families(texts: Sequence[str], *, threshold: float | None = None, seed: int = 0) -> list[str]:
+def infer_families(
+    texts: Sequence[str],
+    *,
+    threshold: float | None = None,
+    boilerplate_share: float | None = None,
+    seed: int = 0,
+) -> list[str]:
     """Family labels (`f0001`, ... in order of first appearance) for near-duplicate texts.
 
-    `threshold` is the cosine similarity of IDF-weighted word 1-2-grams above which two rows are
-    siblings (default 0.5). Inference is deterministic; `seed` is accepted for a uniform API and
-    does not change the result.
+    Parameters:
+        texts: the rows (e.g. `Record.full_text`), any script.
+        threshold: the cosine similarity of IDF-weighted word-unit 1-2-grams above which two rows
+            are siblings (default 0.5).
+        boilerplate_share: shingles in more than this share of rows are boilerplate and left out
+            (default `shingles.BOILERPLATE_SHARE`, 0.5; 1.0 keeps them all).
+        seed: accepted for a uniform API; inference is deterministic and does not use it.
+    Raises ValueError on a threshold outside (0, 1) or a share outside (0, 1].
     """
     del seed  # nothing random: hashing, anchor choice and linkage are all deterministic
     threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
@@ -45,13 +59,15 @@ def infer_families(texts: Sequence[str], *, threshold: float | None = None, seed
         raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
     if len(texts) == 0:
         return []
-    cluster_ids = cluster_texts(texts, threshold=threshold)
+    cluster_ids = cluster_texts(texts, threshold=threshold, boilerplate_share=boilerplate_share)
     return label_clusters(cluster_ids)
 
 
-def cluster_texts(texts: Sequence[str], *, threshold: float) -> np.ndarray:
+def cluster_texts(texts: Sequence[str], *, threshold: float, boilerplate_share: float | None = None) -> np.ndarray:
     """An integer cluster id per text (arbitrary numbering)."""
-    shingles = shingle_vectors(texts)
+    # Shingles of one row only cannot make two rows alike, only lower the similarity of the row
+    # that holds them (typos, one-off fillers): measured to split fewer heavily augmented families.
+    shingles = shingle_vectors(texts, boilerplate_share=boilerplate_share, drop_unique=True)
     vectors = shingles.vectors
     left, right = candidate_pairs(vectors, shingles.document_frequency)
     similarity = pair_cosine(vectors, left, right)

@@ -1,14 +1,17 @@
 """Texts to weighted shingle vectors: the representation family inference and leakage compare.
 
-Shingles are lower-cased word 1- and 2-grams hashed into a fixed column space (no vocabulary of
-n-grams to hold at a million rows), weighted by TF-IDF so that boilerplate every row shares
-(greetings, sign-offs, template scaffolding) counts for little and the rare words that make a seed
-example unique count for much. Unigrams keep siblings close when sentences or steps are reordered;
-bigrams separate rows that merely use the same words.
+Shingles are 1- and 2-grams of `memgap.words.shingle_units` (NFKC, case-folded, Unicode word
+boundaries; character bigrams in scripts written without spaces, so character 2-3-grams there)
+hashed into a fixed column space (no vocabulary of n-grams to hold at a million rows). Boilerplate
+is removed twice over: shingles found in more than `BOILERPLATE_SHARE` of the rows (one footer or
+system prompt in every row, the scaffolding of a one-template data set) are dropped outright, and
+TF-IDF weights what remains, so that the rare words that make a seed example unique count for
+much and shared topic words for little.
+Unigrams keep siblings close when sentences or steps are reordered; bigrams separate rows that
+merely use the same words.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,8 +19,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
-TOKEN = re.compile(r"\w+")
+from memgap.words import spaced_words
+
 HASH_BITS = 24
+# A shingle in more than 80 % of the rows is boilerplate (a footer, a system prompt, the scaffolding
+# of one template). Half, as "most rows" would say, was measured to drop the content of a family
+# that holds most of a small data set and split it (docs/families.md has the figures).
+BOILERPLATE_SHARE = 0.8
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -29,21 +37,16 @@ class ShingleVectors:
     document_frequency: np.ndarray
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens, as shingles and 13-gram overlap both see them."""
-    return TOKEN.findall(text.lower())
-
-
 def shingle_counts(texts: Sequence[str], *, chunk_rows: int = 20_000) -> sp.csr_matrix:
-    """Hashed word 1- and 2-gram counts, one row per text."""
+    """Hashed 1- and 2-gram counts of `shingle_units`, one row per text (shape (len(texts), 2**HASH_BITS))."""
     blocks = [_count_block(texts[start:start + chunk_rows]) for start in range(0, len(texts), chunk_rows)]
     if not blocks:
         return sp.csr_matrix((0, 1 << HASH_BITS), dtype=np.float32)
     return sp.vstack(blocks, format="csr")
 
 
-# Word bytes: ASCII letters, digits, underscore, and every byte of a multi-byte UTF-8 character,
-# so non-ASCII letters stay inside words (non-ASCII punctuation does too; harmless for similarity).
+# Word bytes of `spaced_words` output: ASCII letters, digits, underscore, and every byte of a
+# multi-byte UTF-8 character (that text holds non-ASCII characters only inside its units).
 _WORD_BYTE = np.zeros(256, dtype=bool)
 for _low, _high in ((ord("a"), ord("z")), (ord("A"), ord("Z")), (ord("0"), ord("9")), (128, 255)):
     _WORD_BYTE[_low:_high + 1] = True
@@ -61,7 +64,7 @@ def _count_block(texts: Sequence[str]) -> sp.csr_matrix:
     measured several times faster on short rows, and tokenising is most of the cost of inference
     at a million rows.
     """
-    encoded = [text.lower().encode("utf-8") for text in texts]
+    encoded = [spaced_words(text).encode("utf-8") for text in texts]
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     row_start = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
     data = np.frombuffer(b" ".join(encoded) + b" ", dtype=np.uint8)
@@ -94,12 +97,59 @@ def _count_block(texts: Sequence[str]) -> sp.csr_matrix:
     return counts
 
 
-def shingle_vectors(texts: Sequence[str]) -> ShingleVectors:
-    """TF-IDF shingle vectors fitted on `texts` themselves (the corpus defines what is boilerplate)."""
+def shingle_vectors(
+    texts: Sequence[str],
+    *,
+    boilerplate_share: float | None = None,
+    boilerplate_rows: int | None = None,
+    drop_unique: bool = False,
+) -> ShingleVectors:
+    """TF-IDF shingle vectors fitted on `texts` themselves (the corpus defines what is boilerplate).
+
+    Parameters:
+        texts: the rows, any script.
+        boilerplate_share: shingles in more than this share of the rows are dropped, as
+            scikit-learn's `max_df` drops them (default `BOILERPLATE_SHARE`; 1.0 keeps all).
+        boilerplate_rows: judge that share on the first `boilerplate_rows` rows only (the
+            training side of a leakage audit); default all rows.
+        drop_unique: also drop shingles found in one row only. They cannot make two rows alike,
+            only lower every similarity of the row that holds them (typos, one-off fillers);
+            family inference drops them, the leakage audit keeps them (an evaluation row's new
+            content should lower its similarity to training).
+    A row made of nothing but dropped shingles keeps its own, so identical boilerplate-only rows
+    still look identical. Returns rows L2-normalised, shape (len(texts), used columns), and the
+    document frequency of every column over all rows, dropped or not. Raises ValueError on a share
+    outside (0, 1].
+    """
+    share = BOILERPLATE_SHARE if boilerplate_share is None else float(boilerplate_share)
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"boilerplate_share must lie in (0, 1], got {share}")
     counts = _drop_unused_columns(shingle_counts(texts))
     document_frequency = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int64)
+    reference = counts if boilerplate_rows is None else counts[:boilerplate_rows]
+    reference_frequency = document_frequency if boilerplate_rows is None else np.bincount(
+        reference.indices, minlength=counts.shape[1]
+    )
+    # "Shared" needs two rows at least: one training row alone shows no boilerplate.
+    dropped = (reference_frequency > share * reference.shape[0]) & (reference_frequency >= 2)
+    if drop_unique:
+        dropped |= document_frequency == 1
+    counts = drop_columns(counts, dropped)
     vectors = TfidfTransformer(sublinear_tf=True, norm="l2").fit_transform(counts)
     return ShingleVectors(vectors=vectors.astype(np.float32).tocsr(), document_frequency=document_frequency)
+
+
+def drop_columns(counts: sp.csr_matrix, dropped: np.ndarray) -> sp.csr_matrix:
+    """`counts` without the `dropped` columns (boolean per column), except in rows that hold
+    nothing else; shape unchanged."""
+    if not dropped.any():
+        return counts
+    drop = dropped[counts.indices]
+    row_of_entry = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    kept_per_row = np.bincount(row_of_entry[~drop], minlength=counts.shape[0])
+    keep = ~drop | (kept_per_row[row_of_entry] == 0)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of_entry[keep], minlength=counts.shape[0]))])
+    return sp.csr_matrix((counts.data[keep], counts.indices[keep], indptr), shape=counts.shape)
 
 
 def _drop_unused_columns(counts: sp.csr_matrix) -> sp.csr_matrix:
