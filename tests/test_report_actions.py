@@ -15,11 +15,12 @@ CALM: dict = {
     "power": {"score": {"families_needed": 40.2}},
     "families": {"families": 40, "largest_10pct_share": 0.2, "effective_families": {"inverse_simpson": 35.0}},
     "split": {"leakage": {
-        "seen_holdout": {"eval_rows": 30, "eval_rows_with_13gram_overlap_count": 0, "eval_rows_with_13gram_overlap": 0.0,
+        "seen_holdout": {"eval_rows": 30, "completion_view": {"eval_rows_with_13gram_overlap_count": 0,
+                                                              "eval_rows_with_13gram_overlap": 0.0},
                          "eval_rows_with_train_sibling_count": 30, "eval_rows_with_train_sibling": 1.0},
-        "unseen_holdout": {"eval_rows": 12, "eval_rows_with_13gram_overlap_count": 0,
-                           "eval_rows_with_13gram_overlap": 0.0, "eval_rows_with_train_sibling_count": 0,
-                           "eval_rows_with_train_sibling": 0.0}}},
+        "unseen_holdout": {"eval_rows": 12, "completion_view": {"eval_rows_with_13gram_overlap_count": 0,
+                                                                "eval_rows_with_13gram_overlap": 0.0},
+                           "eval_rows_with_train_sibling_count": 0, "eval_rows_with_train_sibling": 0.0}}},
     "training": {"steps": 20, "curves": {"best_step": 20, "onset_step": None}},
     "gradients": {"by_module": {"q_proj": 0.15, "k_proj": 0.14, "v_proj": 0.15, "o_proj": 0.14, "gate_proj": 0.14,
                                 "up_proj": 0.14, "down_proj": 0.14}},
@@ -78,8 +79,8 @@ def test_an_inconclusive_verdict_names_the_families_that_would_settle_it():
 
 def test_leakage_names_the_rows_to_remove_per_holdout():
     audit = copy.deepcopy(CALM)
-    audit["split"]["leakage"]["seen_holdout"].update(eval_rows_with_13gram_overlap_count=3,
-                                                     eval_rows_with_13gram_overlap=0.1)
+    audit["split"]["leakage"]["seen_holdout"]["completion_view"].update(eval_rows_with_13gram_overlap_count=3,
+                                                                        eval_rows_with_13gram_overlap=0.1)
     audit["split"]["leakage"]["unseen_holdout"].update(eval_rows_with_train_sibling_count=2,
                                                        eval_rows_with_train_sibling=2 / 12)
     first, second = next_actions(audit)
@@ -119,7 +120,7 @@ def test_modules_where_the_update_concentrated_are_named_with_their_share():
 def test_actions_are_frozen_records_in_reading_order():
     audit = audit_with(verdict={"label": "inconclusive", "primary_metric": "score"}, families__largest_10pct_share=0.7,
                        training__curves={"best_step": 5})
-    audit["split"]["leakage"]["unseen_holdout"]["eval_rows_with_13gram_overlap_count"] = 1
+    audit["split"]["leakage"]["unseen_holdout"]["completion_view"]["eval_rows_with_13gram_overlap_count"] = 1
     actions = next_actions(audit)
     assert [a.kind for a in actions] == ["leakage", "power", "concentration", "training"]
     assert all(isinstance(a, Action) and a.value in a.because for a in actions)

@@ -9,7 +9,7 @@ said. The thresholds below are the whole rule set (docs/report.md lists them wit
   `CONCENTRATED_EFFECTIVE_RATIO` of the families counted -> de-augment, collect more originals;
 - inconclusive verdict with a finite power figure above the unseen families in hand -> the number
   of unseen families that would settle it (`power.<primary metric>.families_needed`);
-- leakage: any evaluation row sharing a 13-word span with training, or any unseen-family row with a
+- leakage: any evaluation row whose reference completion shares a 13-word span with a training completion, or any unseen-family row with a
   sibling in training -> remove those rows from that hold-out;
 - training curves (`training.curves` with `best_step`, `onset_step`): the best step comes before
   the last one, or the memorization gap opens before the last step -> stop there;
@@ -65,15 +65,18 @@ def leakage_actions(audit: dict[str, Any]) -> list[Action]:
     actions = []
     for holdout, name in (("seen_holdout", "seen-family hold-out"), ("unseen_holdout", "unseen-family hold-out")):
         report = _dict(leakage.get(holdout))
-        overlap = report.get("eval_rows_with_13gram_overlap_count")
+        # The completion view: the reference completion (what the model learns and is scored on) against
+        # training completions, boilerplate left out, as decontamination intends.
+        completion = _dict(report.get("completion_view"))
+        overlap = completion.get("eval_rows_with_13gram_overlap_count")
         if is_number(overlap) and overlap > 0:
             actions.append(Action(
-                "leakage", f"Remove the {_rows(overlap)} of the {name} that {_verb(overlap, 'shares', 'share')} a 13-word span "
-                "with training",
+                "leakage", f"Remove the {_rows(overlap)} of the {name} whose reference {_verb(overlap, 'shares', 'share')} "
+                "a 13-word span with a training completion",
                 f"{number(overlap)} of {number(report.get('eval_rows'))} rows "
-                f"({percent(report.get('eval_rows_with_13gram_overlap'))}) {_verb(overlap, 'repeats', 'repeat')} "
+                f"({percent(completion.get('eval_rows_with_13gram_overlap'))}) {_verb(overlap, 'repeats', 'repeat')} "
                 "training text word for word; a lift there measures recall, not the behaviour.",
-                f"split.leakage.{holdout}.eval_rows_with_13gram_overlap_count", number(overlap), "split"))
+                f"split.leakage.{holdout}.completion_view.eval_rows_with_13gram_overlap_count", number(overlap), "split"))
         siblings = report.get("eval_rows_with_train_sibling_count")
         if holdout == "unseen_holdout" and is_number(siblings) and siblings > 0:
             actions.append(Action(

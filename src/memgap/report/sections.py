@@ -177,19 +177,23 @@ def split_section(run: RunArtifacts) -> dict:
     for key, name in PARTS[1:]:
         report = (leakage or {}).get(key)
         if isinstance(report, dict):
-            nearest = report.get("nearest_train_similarity") or {}
-            rows.append([name, _count_share(report, "eval_rows_with_train_sibling"),
-                         _count_share(report, "eval_rows_with_13gram_overlap"),
-                         _count_share(report, "eval_rows_above_similarity"),
-                         number(nearest.get("max") if isinstance(nearest, dict) else None)])
+            for view, view_name in (("completion_view", "reference completion"), ("whole_row_view", "whole row")):
+                figures = report.get(view) if isinstance(report.get(view), dict) else {}
+                nearest = figures.get("nearest_train_similarity") or {}
+                rows.append([name, view_name, _count_share(report, "eval_rows_with_train_sibling"),
+                             _count_share(figures, "eval_rows_with_13gram_overlap"),
+                             _count_share(figures, "eval_rows_above_similarity"),
+                             number(nearest.get("max") if isinstance(nearest, dict) else None)])
     threshold = next((number(r.get("similarity_threshold")) for r in (leakage or {}).values()
                       if isinstance(r, dict) and r.get("similarity_threshold") is not None), "—")
     return section("split", "Split and leakage", [
         table(["part", "rows", "families"], sizes) if sizes else note("No split sizes recorded."),
-        table(["hold-out", "rows with a training sibling", "rows sharing a 13-word span with training",
+        table(["hold-out", "text compared", "rows with a training sibling", "rows sharing a 13-word span with training",
                f"rows above similarity {threshold}", "highest similarity to a training row"], rows,
               "Seen-family rows have training siblings by design; an unseen-family row should have none, and no "
-              "hold-out row should repeat 13 words of training text.")
+              "hold-out reference should repeat 13 words of a training completion. The reference-completion view "
+              "compares what the model learns with training completions; the whole-row view adds the prompt. "
+              "Text that most training rows share (a system prompt, a footer) is left out of both.")
         if rows else note("No leakage audit recorded."),
     ], appendix=[raw_table(leakage, "Leakage", skip=("worst_offenders",))])
 
