@@ -7,7 +7,6 @@ statistics; probe for copying and membership; decide a verdict; write audit.json
 """
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -20,7 +19,7 @@ from memgap.analysis import analyse
 from memgap.atomic import sha256_file, write_json_atomic
 from memgap.audit_document import assemble_audit, json_ready
 from memgap.config import AuditConfig
-from memgap.data.io import read_records, write_jsonl
+from memgap.data.io import read_jsonl_rows, read_records, write_jsonl
 from memgap.data.records import Record
 from memgap.run_folder import Stages, settings_fingerprint
 
@@ -36,13 +35,21 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     run_dir = Path(config.out)
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     stages = Stages(run_dir, settings_fingerprint(_resume_relevant(config)))
     stages.check_compatible()
 
+    # Everything a user can get wrong is checked before the first stage is written: the data, the
+    # model, every row rendered by its chat template and tokenizer, and the scorer.
     data_path = _data_path(config)
     records, family_source = _stage_families(config, data_path)
-    train, seen, unseen = _stage_split(config, records, data_path, run_dir, stages)
+    log.info("loading model %s", config.model.name or "(embedded SmolLM2-135M-Instruct)")
+    loaded = _load_model(config, progress)
+    _check_lora_targets(config, loaded)
+    rendered = _render_every_row(config, loaded, records)
+    records = rendered.records
+    scorer_name = _scorer_name(config, records)
+    _resolve_scorer(scorer_name)
+    train, seen, unseen, pending_split = _split(config, records, run_dir, stages)
     log.info(
         "%d rows in %d families (%s); training on %d rows, seen-family hold-out %d, unseen-family hold-out %d",
         len(records), len({r.family for r in records}), family_source, len(train), len(seen), len(unseen),
@@ -53,12 +60,9 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     membership_sample = splits.spread_over_families(
         [r for r in train if r.family in seen_families], config.evaluation.membership_train_rows, config.seed
     )
-
-    log.info("loading model %s", config.model.name or "(embedded SmolLM2-135M-Instruct)")
-    loaded = _load_model(config, progress)
-    _check_lora_targets(config, loaded)
-    train_examples = _encode_training_rows(config, loaded, train)
-    scorer_name = _scorer_name(config, records)
+    train_examples = _training_examples(config, loaded, train, rendered)
+    if pending_split is not None:
+        pending_split()
     subsets = {"seen": seen, "unseen": unseen, "train": membership_sample}
     base_rows = _stage_evaluate("base", loaded.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
     train_result = _stage_train(config, loaded, train, train_examples, run_dir, stages, progress)
@@ -71,6 +75,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     probes = _probes(config, train, seen, unseen, rows, run_dir)
     audit = assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
                       train_result, figures, probes, run_dir, stages)
+    audit["data"]["rendering"] = rendered.facts()
     return finish_audit(audit, config, run_dir, stages)
 
 
@@ -84,15 +89,38 @@ def _stage_families(config: AuditConfig, data_path: Path) -> tuple[list[Record],
     return assign_families(records, infer=config.data.infer_families, family_field=config.data.family_field, seed=config.seed)
 
 
-def _stage_split(config: AuditConfig, records: list[Record], data_path: Path, run_dir: Path, stages: Stages):
-    """The nested split, capped to the run's size and saved with a manifest of counts and hashes.
+def _render_every_row(config: AuditConfig, loaded, records: list[Record]):
+    """Every row through the chat template and tokenizer once (see memgap.preflight)."""
+    from memgap.preflight import apply_system_turn, render_every_row
 
-    A resumed run reads the saved split back, so it trains and evaluates on exactly the same rows.
+    records, folded = apply_system_turn(records, config.data.system_turn)
+    rendered = render_every_row(
+        loaded.tokenizer, records, max_length=config.model.max_length, assistant_turns=config.training.assistant_turns,
+        overlong_rows=config.data.overlong_rows, system_turn=config.data.system_turn, folded_system_turns=folded,
+    )
+    if folded:
+        log.info("folded the system turn into the first user turn in %d rows (data.system_turn: fold)", folded)
+    if rendered.overlong_ids:
+        log.warning(
+            "left out %d row(s) whose completion model.max_length=%d cuts off entirely (data.overlong_rows: drop): %s",
+            len(rendered.overlong_ids), config.model.max_length, ", ".join(rendered.overlong_ids[:10]),
+        )
+    return rendered
+
+
+def _split(config: AuditConfig, records: list[Record], run_dir: Path, stages: Stages):
+    """The nested split, capped to the run's size, computed in memory; the returned callable saves it.
+
+    A resumed run reads the saved split back (nothing to save), so it trains and evaluates on
+    exactly the same rows.
     """
+    from memgap.preflight import apply_system_turn
+
     folder = run_dir / "split"
     parts = ("train", "seen_holdout", "unseen_holdout")
     if stages.done("split") and all((folder / f"{name}.jsonl").exists() for name in parts):
-        return tuple(read_records(folder / f"{name}.jsonl", family_field=config.data.family_field) for name in parts)
+        saved = [read_records(folder / f"{name}.jsonl", family_field=config.data.family_field) for name in parts]
+        return (*(apply_system_turn(part, config.data.system_turn)[0] for part in saved), None)
     started = time.perf_counter()
     split = splits.nested_split(
         records,
@@ -108,9 +136,13 @@ def _stage_split(config: AuditConfig, records: list[Record], data_path: Path, ru
         **split.parameters, "max_train_rows": config.split.max_train_rows,
         "max_holdout_items": config.split.max_holdout_items,
     })
-    splits.write_split(capped, folder, input_sha256=sha256_file(data_path), family_field=config.data.family_field)
-    stages.mark_done("split", time.perf_counter() - started)
-    return train, seen, unseen
+
+    def save() -> None:
+        data_path = _data_path(config)
+        splits.write_split(capped, folder, input_sha256=sha256_file(data_path), family_field=config.data.family_field)
+        stages.mark_done("split", time.perf_counter() - started)
+
+    return train, seen, unseen, save
 
 
 def _stage_evaluate(label, model, loaded, subsets, scorer_name, config, run_dir, stages, progress) -> list[dict[str, Any]]:
@@ -120,7 +152,7 @@ def _stage_evaluate(label, model, loaded, subsets, scorer_name, config, run_dir,
 
     path = run_dir / "evaluation" / f"{label}.jsonl"
     if stages.done(f"evaluate-{label}") and path.exists():
-        return [json.loads(line) for line in path.read_text().splitlines()]
+        return read_jsonl_rows(path)
     log.info("evaluating the %s model: reference NLL, greedy generation, %s score", label, scorer_name)
     started = time.perf_counter()
     with merged_lora(model):
@@ -208,14 +240,13 @@ def _write_predictions(run_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
     write_jsonl(run_dir / "predictions.jsonl", predictions)
 
 
-def _encode_training_rows(config: AuditConfig, loaded, train: Sequence[Record]):
-    """Tokenize the training rows once, before the base evaluation: refuse rows that truncation
-    empties, and estimate training memory and time, warning when the run will not fit. The encoded
-    rows go on to training."""
-    from memgap.encoding import encode_all, require_some_completion
+def _training_examples(config: AuditConfig, loaded, train: Sequence[Record], rendered):
+    """The training rows' encodings (rendered up front); estimate training memory and time, warning
+    when the run will not fit. The encoded rows go on to training."""
+    from memgap.encoding import require_some_completion
     from memgap.resources import estimate_training
 
-    examples = encode_all(loaded.tokenizer, train, config.model.max_length)
+    examples = [rendered.examples[record.id] for record in train]
     require_some_completion(examples, config.model.max_length)
     lengths = [len(example.input_ids) for example in examples]
     model_config = loaded.model.config
@@ -266,6 +297,13 @@ def _check_lora_targets(config: AuditConfig, loaded) -> None:
     from memgap.training.sft import lora_targets
 
     lora_targets(loaded.model, config.lora)
+
+
+def _resolve_scorer(name: str):
+    """Resolve the scorer now, so a mistyped name stops the run before any stage is written."""
+    from memgap.evaluation.scoring import resolve_scorer
+
+    return resolve_scorer(name)
 
 
 def _scorer_name(config: AuditConfig, records: Sequence[Record]) -> str:

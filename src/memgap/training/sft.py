@@ -108,7 +108,9 @@ def train_lora(
     """Train a LoRA adapter on the records, recording per-module gradient norms.
 
     `examples` are the records already encoded at `max_length` (the pipeline encodes them once,
-    before evaluating the base model); without them the records are encoded here.
+    before evaluating the base model); without them the records are encoded here, learning the
+    assistant turns `training.assistant_turns` names (all of them, as TRL's assistant-only loss, or
+    the last).
 
     Writes output_dir/adapter (safetensors), gradnorms.csv (unless `callbacks` bring their own
     GradNormCallback), updates.csv, log_history.json and train_result.json.
@@ -125,7 +127,7 @@ def train_lora(
     set_seed(seed)
 
     if examples is None:
-        examples = encode_all(loaded.tokenizer, train_records, max_length)
+        examples = encode_all(loaded.tokenizer, train_records, max_length, assistant_turns=training.assistant_turns)
     examples = [example for example in examples if any(label != IGNORE_INDEX for label in example.labels)]
     truncated = sum(1 for example in examples if example.truncated)
     if truncated:
