@@ -209,8 +209,8 @@ def records_to_rows(records: Iterable[Record], *, family_field: str = "family") 
     for record in records:
         row = dict(record.row)
         row["id"] = record.id
-        if record.family is not None:
-            row[family_field] = record.family
+        if record.family is not None or family_field in row:
+            row[family_field] = record.family  # canonical: a NaN family is written as null
         if not row.get("messages") and not ("prompt" in row and "completion" in row):
             if record.prompt_messages is not None:
                 row["messages"] = list(record.messages)
