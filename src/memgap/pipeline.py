@@ -100,11 +100,6 @@ def _render_every_row(config: AuditConfig, loaded, records: list[Record]):
     )
     if folded:
         log.info("folded the system turn into the first user turn in %d rows (data.system_turn: fold)", folded)
-    if rendered.overlong_ids:
-        log.warning(
-            "left out %d row(s) whose completion model.max_length=%d cuts off entirely (data.overlong_rows: drop): %s",
-            len(rendered.overlong_ids), config.model.max_length, ", ".join(rendered.overlong_ids[:10]),
-        )
     return rendered
 
 

@@ -8,6 +8,7 @@ renders them; evaluation renders the same text up to the final turn, so one rule
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from memgap.data.records import Record
 from memgap.data.system_turn import fold_system_turn, has_system_turn
 from memgap.encoding import AssistantTurns, EncodedExample, encode, overlong_error
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,11 @@ def render_every_row(
         needed = max(examples[record.id].full_length for record in overlong)
         raise overlong_error([record.id for record in overlong], max_length, needed, where=overlong[0].source)
     dropped = {record.id for record in overlong}
+    if dropped:
+        log.warning(
+            "left out %d row(s) whose completion model.max_length=%d cuts off entirely (data.overlong_rows: drop): %s",
+            len(dropped), max_length, ", ".join(record.id for record in overlong[:10]),
+        )
     return RenderedData(
         records=[record for record in records if record.id not in dropped],
         examples={key: value for key, value in examples.items() if key not in dropped},
