@@ -172,7 +172,7 @@ def _pieces(tokenizer, record: Record, assistant_turns: AssistantTurns) -> list[
     pieces: list[tuple[str, bool]] = []
     cursor = 0
     for index in earlier:
-        before = render_chat(tokenizer, record, messages[:index], add_generation_prompt=True)
+        before = render_chat(tokenizer, record, messages[:index], add_generation_prompt=True) if index else ""
         through = render_chat(tokenizer, record, messages[: index + 1], add_generation_prompt=False)
         if not (through.startswith(before) and prompt.startswith(through) and len(before) >= cursor):
             raise MemgapError(
