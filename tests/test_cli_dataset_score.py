@@ -99,3 +99,53 @@ def test_missing_data_file_is_one_line_and_exit_2(tmp_path, capsys):
     assert _exit_status(["score", "--scorer", "tenacious", "--data", str(missing)]) == 2
     line = _one_error_line(capsys)
     assert "no such file" in line and "nope.jsonl" in line
+
+
+def _tiny_run_folder(tmp_path):
+    """A run folder as `memgap run` leaves it: split files and predictions.jsonl (base and adapter rows)."""
+    from memgap.data.io import records_to_rows
+    from memgap.data.records import Record
+
+    records = [Record(f"r{i}", f"the answer is {i}", prompt_messages=({"role": "user", "content": f"q{i}"},),
+                      family=f"f{i}") for i in range(4)]
+    run = tmp_path / "run"
+    write_jsonl(run / "split" / "train.jsonl", records_to_rows(records[:2]))
+    write_jsonl(run / "split" / "seen_holdout.jsonl", records_to_rows(records[2:3]))
+    write_jsonl(run / "split" / "unseen_holdout.jsonl", records_to_rows(records[3:]))
+    predictions = [
+        {"id": "r2", "family": "f2", "holdout": "seen", "model": "base", "generation": "no idea"},
+        {"id": "r2", "family": "f2", "holdout": "seen", "model": "adapter", "generation": "the answer is 2"},
+        {"id": "r3", "family": "f3", "holdout": "unseen", "model": "base", "generation": "no idea"},
+        {"id": "r3", "family": "f3", "holdout": "unseen", "model": "adapter", "generation": "the answer is 3"},
+    ]
+    write_jsonl(run / "predictions.jsonl", predictions)
+    (run / "audit.json").write_text(json.dumps({"data": {"scorer": "token-f1"}}))
+    return run
+
+
+def test_score_a_runs_own_predictions(tmp_path, capsys):
+    run = _tiny_run_folder(tmp_path)
+    out = tmp_path / "scores.jsonl"
+    assert main(["score", "--run", str(run), "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["scorer"] == "token-f1" and summary["rows"] == 4
+    assert summary["by_model"] == {"base seen": 0.0, "base unseen": 0.0, "adapter seen": 1.0, "adapter unseen": 1.0}
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(row["id"], row["model"]) for row in rows] == [("r2", "base"), ("r2", "adapter"), ("r3", "base"), ("r3", "adapter")]
+
+
+def test_score_any_generated_field_against_records(tmp_path, capsys):
+    run = _tiny_run_folder(tmp_path)
+    generations = tmp_path / "gens.jsonl"
+    write_jsonl(generations, [{"id": "r1", "text": "the answer is 1"}, {"id": "r0", "text": "answer 9"}])
+    assert main(["score", "--scorer", "token-f1", "--predictions", str(generations), "--field", "text",
+                 "--data", str(run / "split" / "train.jsonl"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rows"] == 2 and 0.5 < summary["mean_score"] < 1.0
+    write_jsonl(generations, [{"id": "r1", "text": "x"}, {"id": "zz", "text": "y"}])
+    assert _exit_status(["score", "--scorer", "token-f1", "--predictions", str(generations), "--field", "text",
+                         "--run", str(run)]) == 2
+    line = _one_error_line(capsys)
+    assert "gens.jsonl:2" in line and "'zz' matches no record" in line
+    assert _exit_status(["score", "--predictions", str(generations), "--field", "missing", "--run", str(run)]) == 2
+    assert "field 'missing'" in _one_error_line(capsys)

@@ -90,3 +90,27 @@ def assert_exit(argv, status):
     with pytest.raises(SystemExit) as raised:
         main(argv)
     assert raised.value.code == status
+
+
+def test_infer_on_declared_data_labels_each_figure_by_its_source(data, capsys):
+    assert main(["families", data, "--infer"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "inferred families; the declared field 'family' holds 40" in lines[0]
+    assert any(line.startswith("inferred: family size") for line in lines)
+    assert any(line.startswith("declared: family size") for line in lines)
+    assert "declared vs inferred: ARI" in out
+    assert main(["families", data, "--infer", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["family_source"] == "inferred" and report["declared"]["families"] == 40
+    assert report["families"] != report["declared"]["families"] or report["agreement"]["adjusted_rand_index"] == 1.0
+
+
+def test_write_field_refuses_to_overwrite_a_declared_field(data, tmp_path, capsys):
+    out = tmp_path / "labelled.jsonl"
+    assert_exit(["families", data, "--infer", "--out", str(out)], 2)
+    line = one_error_line(capsys)
+    assert "'family'" in line and "--write-field" in line and "--overwrite-field" in line
+    assert not out.exists()
+    assert main(["families", data, "--infer", "--out", str(out), "--overwrite-field"]) == 0
+    assert out.exists()

@@ -5,12 +5,13 @@ import json
 
 import pytest
 
+from memgap.cli.run import print_summary
 from memgap.pipeline import run_audit
 from memgap.report import validate_audit
 from pipeline_helpers import make_inputs, tiny_config
 
 
-def test_two_seeds_pool_into_one_audit(tmp_path):
+def test_two_seeds_pool_into_one_audit(tmp_path, capsys):
     model_dir, data = make_inputs(tmp_path)
     out = tmp_path / "multi"
     audit = run_audit(tiny_config(model_dir, data, out, seeds=[0, 1]), progress=False)
@@ -29,3 +30,9 @@ def test_two_seeds_pool_into_one_audit(tmp_path):
             assert pooled["ci_low"] <= pooled["delta"] <= pooled["ci_high"]
     assert set(audit["multi_seed"]["verdicts"]) == {"seed-0", "seed-1"}
     assert (out / "report.html").exists()
+    # Pooled figures say so: in each S block, the console summary and the report's key figures.
+    assert audit["lifts"]["score"]["seen"]["method"].startswith("pooled over 2 seeds: ")
+    print_summary(audit, str(out))
+    printed = capsys.readouterr().out
+    assert "pooled over 2 seeds:" in printed and "[pooled over seeds]" in printed
+    assert "Lifts and gap are pooled over 2 seeds" in (out / "report.md").read_text(encoding="utf-8")

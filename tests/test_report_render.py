@@ -108,9 +108,10 @@ def test_copied_spans_are_highlighted_from_escaped_pieces(hostile_run):
 
 def test_probe_differences_carry_their_family_clustered_interval(hostile_run):
     markdown = hostile_run[1]["md"].read_text(encoding="utf-8")
-    rows = {line.split("|")[1].strip(): line for line in markdown.splitlines() if line.startswith("| ") and "rate" in line}
-    assert "+5.0 to +29.0 pts (p 0.01)" in rows["verbatim span rate"]
-    assert rows["sibling copy rate"].rstrip(" |").endswith("—")  # no interval recorded: a dash, not a made-up one
+    rows = {line.split("|")[1].strip(): line for line in markdown.splitlines()
+            if line.startswith("| ") and "generations" in line}
+    assert "+5.0 to +29.0 pts (p 0.01)" in rows["generations with a verbatim training span"]
+    assert rows["generations copying a training sibling"].rstrip(" |").endswith("—")  # no interval recorded: a dash, not a made-up one
     assert points_interval({"ci_low": -1e-17, "ci_high": 0.5, "p_value": 0.2}) == "+0.0 to +50.0 pts (p 0.20)"
 
 

@@ -220,3 +220,20 @@ def test_undefined_ratio_leans_on_the_gap():
     assert verdict["label"] == "generalizes"
     assert "% of its lift" not in verdict["claim"]
     assert f"against {signed(0.05)}" in verdict["claim"]
+
+
+def test_an_unseen_hold_out_without_an_interval_is_named_and_explained():
+    audit = audit_from_lifts(seen=(0.26, 0.03), unseen=(0.10, 0.04), n_unseen_families=4)
+    note = "with 5 or fewer families no 95 % sign-flip interval exists: this hold-out has 4"
+    audit["lifts"]["score"]["unseen"].update(ci_low=None, ci_high=None, p_value=0.125, note=note)
+    verdict = decide(audit, VerdictConfig())
+    assert "95 % CI undefined" in verdict["claim"]
+    assert ("No 95 % CI exists for the unseen-family lift (4 families): with 5 or fewer families no 95 % "
+            "sign-flip interval exists.") in verdict["claim"]
+    assert any(note in reason for reason in verdict["reasons"])
+    assert "add families" in verdict["claim"]
+
+
+def test_a_defined_audit_carries_no_undefined_sentence():
+    verdict = decide(audit_from_lifts(seen=(0.20, 0.03), unseen=(0.16, 0.03)), VerdictConfig())
+    assert "undefined" not in verdict["claim"] and not any("undefined:" in reason for reason in verdict["reasons"])

@@ -1,14 +1,15 @@
 """memgap: did a LoRA adapter learn the behaviour, or memorize the augmentation families it saw?
 
 The data of an audit flows one way: data -> families -> split -> train -> evaluate -> stats ->
-probes -> verdict -> report. `memgap.pipeline.run_audit` is the recipe that wires the stages; the
+probes -> verdict -> report. `memgap.pipeline.run_audit` is the recipe that wires the stages
+(`memgap.adapter_audit.audit_adapter` the one for an adapter trained elsewhere); the
 components (splitters, scorers, statistics, the gradient-norm callback) are importable on their own.
 """
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "GradNormCallback", "run_audit", "read_records", "paired_delta"]
+__all__ = ["__version__", "GradNormCallback", "run_audit", "audit_adapter", "read_records", "paired_delta"]
 
 
 def __getattr__(name: str):
@@ -21,6 +22,10 @@ def __getattr__(name: str):
         from memgap.pipeline import run_audit
 
         return run_audit
+    if name == "audit_adapter":
+        from memgap.adapter_audit import audit_adapter
+
+        return audit_adapter
     if name == "read_records":
         from memgap.data.io import read_records
 

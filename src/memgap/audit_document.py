@@ -39,9 +39,10 @@ def assemble_audit(config, data_path, records, family_source, train, seen, unsee
     audit: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "memgap_version": __version__,
+        "protocol": "randomized-nested",
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": config.to_dict(),
-        "versions": _versions(),
+        "versions": package_versions(),
         "seed": config.seed,
         "seeds": config.seeds or [config.seed],
         "fingerprints": {
@@ -65,25 +66,26 @@ def assemble_audit(config, data_path, records, family_source, train, seen, unsee
         },
         "families": concentration_report([r.family for r in records], [r.full_text for r in records]),
         "split": {
-            "train": _part_size(train),
-            "seen_holdout": _part_size(seen),
-            "unseen_holdout": _part_size(unseen),
+            "train": part_size(train),
+            "seen_holdout": part_size(seen),
+            "unseen_holdout": part_size(unseen),
             "leakage": {
                 "seen_holdout": leakage_audit(train, seen),
                 "unseen_holdout": leakage_audit(train, unseen),
             },
         },
-        "training": _training_section(train_result),
+        "training": training_section(train_result),
         **figures,
         "gradients": gradient_summary(training_dir / "gradnorms.csv", n_layers),
-        "updates": update_summary(_read_csv_rows(training_dir / "updates.csv")),
+        "updates": update_summary(read_csv_rows(training_dir / "updates.csv")),
         "probes": probes,
         "timings": stages.seconds(),
     }
     return audit
 
 
-def _training_section(result) -> dict[str, Any]:
+def training_section(result) -> dict[str, Any]:
+    """audit.json's `training` section from a TrainResult."""
     losses = [entry["loss"] for entry in result.log_history if "loss" in entry]
     return {
         "steps": result.steps,
@@ -97,11 +99,13 @@ def _training_section(result) -> dict[str, Any]:
     }
 
 
-def _part_size(records: Sequence[Record]) -> dict[str, int]:
+def part_size(records: Sequence[Record]) -> dict[str, int]:
+    """Rows and families of one part of a split."""
     return {"rows": len(records), "families": len({r.family for r in records})}
 
 
-def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
+def read_csv_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a CSV file as dicts of strings; none when the file is absent."""
     import csv
 
     if not path.exists():
@@ -110,7 +114,8 @@ def _read_csv_rows(path: Path) -> list[dict[str, Any]]:
         return list(csv.DictReader(stream))
 
 
-def _versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """Versions of Python, memgap and the libraries an audit's figures depend on."""
     import importlib.metadata
 
     versions = {"python": platform.python_version(), "memgap": __version__}

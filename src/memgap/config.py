@@ -25,11 +25,18 @@ class DataConfig:
     overlong_rows: str = "error"  # error | drop: rows whose final assistant turn model.max_length cuts off entirely
 
 
+MODEL_DEVICES = ("auto", "cpu", "cuda", "mps")
+MODEL_DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
 @dataclass
 class ModelConfig:
     name: str | None = None  # None: the embedded SmolLM2-135M-Instruct GGUF; else a local folder or a hub id
     trust_remote_code: bool = False
     max_length: int = 768  # tokens per training or scoring example; longer rows are truncated (and counted)
+    device: str = "auto"  # auto (CUDA when present, spread over several GPUs by accelerate's device map), cpu, cuda, mps
+    dtype: str = "auto"  # the weights' dtype: auto (bfloat16 on a CUDA GPU that has it, else float32), float32, bfloat16, float16
+    load_in_4bit: bool = False  # a 4-bit NF4 base (bitsandbytes, CUDA only) for a QLoRA adapter
 
 
 @dataclass
@@ -269,6 +276,8 @@ def _validate(config: AuditConfig, source: str) -> None:
         (config.training.max_grad_norm >= 0, "training.max_grad_norm", "must be 0 (off) or positive"),
         (config.training.gradnorm_every_steps >= 1, "training.gradnorm_every_steps", "must be at least 1"),
         (config.model.max_length >= 16, "model.max_length", "must be at least 16"),
+        (config.model.device in MODEL_DEVICES, "model.device", f"must be one of {', '.join(MODEL_DEVICES)}"),
+        (config.model.dtype in MODEL_DTYPES, "model.dtype", f"must be one of {', '.join(MODEL_DTYPES)}"),
         (config.evaluation.max_new_tokens >= 1, "evaluation.max_new_tokens", "must be at least 1"),
         (config.evaluation.generation_batch_size >= 1, "evaluation.generation_batch_size", "must be at least 1"),
         (config.stats.n_resamples >= 100, "stats.n_resamples", "must be at least 100"),

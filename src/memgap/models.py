@@ -57,29 +57,86 @@ def embedded_model_file() -> Path:
     raise MemgapError(f"no .gguf file found in the installed {EMBEDDED_DISTRIBUTION} package")
 
 
-def load_model(name: str | None = None, *, trust_remote_code: bool = False) -> LoadedModel:
-    """Load a model for LoRA training and evaluation in float32 on the CPU (or the default device)."""
+def load_model(name: str | None = None, *, trust_remote_code: bool = False, device: str = "auto",
+               dtype: str = "auto", load_in_4bit: bool = False) -> LoadedModel:
+    """Load a model for LoRA training and evaluation.
+
+    `device`, `dtype` and `load_in_4bit` are the `model.*` settings (memgap.devices): float32 on the
+    CPU by default, bfloat16 on a CUDA GPU, spread over several GPUs by accelerate's device map.
+    Raises MemgapError for a missing folder, pickle-only weights or an unusable device.
+    """
+    from memgap.devices import resolve_placement
+
+    placement = resolve_placement(device, dtype, load_in_4bit=load_in_4bit)
     if name in (None, "", "embedded"):
         file = embedded_model_file()
-        return _load_gguf(file, display_name=EMBEDDED_NAME, source="embedded")
+        return _load_gguf(file, display_name=EMBEDDED_NAME, source="embedded", placement=placement)
     path = Path(name).expanduser()
     if path.is_file() and path.suffix == ".gguf":
-        return _load_gguf(path, display_name=str(path), source="local")
+        return _load_gguf(path, display_name=str(path), source="local", placement=placement)
     if path.is_dir():
-        return _load_local_folder(path, trust_remote_code)
+        return _load_local_folder(path, trust_remote_code, placement)
     if _HUB_ID.match(name) and not name.startswith((".", "/", "~")) and not path.exists():
-        return _load_from_hub(name, trust_remote_code)
+        return _load_from_hub(name, trust_remote_code, placement)
     raise MemgapError("no such model folder or .gguf file (pass a local folder, a hub id like org/name, or omit --model)", where=str(name))
 
 
-def _load_gguf(file: Path, *, display_name: str, source: str) -> LoadedModel:
+def load_configured_model(model_config) -> LoadedModel:
+    """`load_model` with every `model.*` setting of an AuditConfig's ModelConfig."""
+    return load_model(model_config.name, trust_remote_code=model_config.trust_remote_code, device=model_config.device,
+                      dtype=model_config.dtype, load_in_4bit=model_config.load_in_4bit)
+
+
+def _hub_offline() -> bool:
+    """HF_HUB_OFFLINE as huggingface_hub reads it (1, ON, YES or TRUE, any case)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _in_hub_cache(name: str) -> bool:
+    """Whether the hub cache holds this repository's config.json (so it can load without the network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(name, "config.json"), str)
+
+
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """One TCP connection to the hub endpoint within `timeout_s` (DNS included, hence the thread)."""
+    import socket
+    import threading
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True  # behind a proxy a direct connection proves nothing; let the hub client try
+    url = urlparse(constants.ENDPOINT)
+    address = (url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
+    reached: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection(address, timeout=timeout_s).close()
+            reached.append(True)
+        except OSError:
+            reached.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return bool(reached and reached[0])
+
+
+def _load_gguf(file: Path, *, display_name: str, source: str, placement) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, filename = str(file.parent), file.name
+    if placement.load_in_4bit:
+        raise MemgapError("model.load_in_4bit applies to safetensors models, not GGUF files", where=str(file))
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename, local_files_only=True)
-        # transformers dequantizes GGUF weights to float32 tensors of a regular model class.
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, local_files_only=True)
+        # transformers dequantizes GGUF weights to float tensors of a regular model class.
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, local_files_only=True,
+                                                     **placement.from_pretrained_kwargs())
     except (OSError, ValueError) as error:
         raise MemgapError(f"cannot load GGUF model ({_first_line(error)})", where=str(file)) from None
     _forget_gguf_quantization(model)
@@ -101,13 +158,13 @@ def _forget_gguf_quantization(model) -> None:
         del model.config.quantization_config
 
 
-def _load_local_folder(path: Path, trust_remote_code: bool) -> LoadedModel:
+def _load_local_folder(path: Path, trust_remote_code: bool, placement) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     ggufs = sorted(path.glob("*.gguf"))
     if not (path / "config.json").exists():
         if len(ggufs) == 1:
-            return _load_gguf(ggufs[0], display_name=str(ggufs[0]), source="local")
+            return _load_gguf(ggufs[0], display_name=str(ggufs[0]), source="local", placement=placement)
         raise MemgapError("not a model folder (no config.json and no single .gguf file)", where=str(path))
     weights = sorted(path.glob("*.safetensors"))
     if not weights:
@@ -117,21 +174,30 @@ def _load_local_folder(path: Path, trust_remote_code: bool) -> LoadedModel:
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, trust_remote_code=trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(
-            path, local_files_only=True, use_safetensors=True, trust_remote_code=trust_remote_code
+            path, local_files_only=True, use_safetensors=True, trust_remote_code=trust_remote_code,
+            **placement.from_pretrained_kwargs(),
         )
     except (OSError, ValueError, KeyError) as error:
         raise MemgapError(f"cannot load model ({_first_line(error)})", where=str(path)) from None
     return _finish(model, tokenizer, str(path), "local", weights)
 
 
-def _load_from_hub(name: str, trust_remote_code: bool) -> LoadedModel:
+def _load_from_hub(name: str, trust_remote_code: bool, placement) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise MemgapError(f"'{name}' looks like a hub id, but HF_HUB_OFFLINE=1; pass a local model folder or omit --model")
+    # Offline, or with the hub out of reach, the hub client would retry for about a minute before
+    # failing; decide in seconds instead: a model in the local hub cache loads from it, any other fails.
+    offline = _hub_offline()
+    reason = "HF_HUB_OFFLINE is set" if offline else None if _hub_reachable() else "the hub cannot be reached"
+    cached = _in_hub_cache(name)
+    if reason and not cached:
+        raise MemgapError(f"'{name}' is a hub id that is not in the local cache and {reason}; download it while "
+                          "online (hf download NAME), or pass a local model folder, or omit --model")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(name, use_safetensors=True, trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code,
+                                                  local_files_only=bool(reason))
+        model = AutoModelForCausalLM.from_pretrained(name, use_safetensors=True, trust_remote_code=trust_remote_code,
+                                                     local_files_only=bool(reason), **placement.from_pretrained_kwargs())
     except OSError as error:
         raise MemgapError(
             f"cannot fetch '{name}' from the hub (offline, or no such model: {_first_line(error)}); "

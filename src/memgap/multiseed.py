@@ -13,9 +13,18 @@ from typing import Any
 from memgap.config import AuditConfig
 from memgap.stats import pool_seeds
 
+# Every pooled S block's method starts so; the CLI summary and the report label such figures "pooled".
+POOLED_METHOD_PREFIX = "pooled over {k} seeds: "
+
+
+def is_pooled(s: Any) -> bool:
+    """Whether an S block (a lift or the gap) was pooled over seeds rather than measured on one run."""
+    return isinstance(s, dict) and str(s.get("method", "")).startswith("pooled over ")
+
 
 def run_multi_seed(config: AuditConfig, *, fresh: bool = False, progress: bool = True) -> dict[str, Any]:
-    from memgap.pipeline import finish_audit, run_audit
+    from memgap.pipeline import run_audit
+    from memgap.stages import finish_audit
     from memgap.run_folder import Stages, settings_fingerprint
 
     out = Path(config.out)
@@ -58,6 +67,9 @@ def pool_audits(audits: list[dict[str, Any]], *, alpha: float) -> dict[str, Any]
 
 def _as_s(pooled: dict[str, Any]) -> dict[str, Any]:
     """The pooled figure in the audit's S shape."""
-    return {key: pooled.get(key) for key in ("delta", "ci_low", "ci_high", "p_value", "n", "n_families")} | {
-        "method": "pooled over seeds: " + pooled["method"]
+    block = {key: pooled.get(key) for key in ("delta", "ci_low", "ci_high", "p_value", "n", "n_families")} | {
+        "method": POOLED_METHOD_PREFIX.format(k=pooled["n_seeds"]) + pooled["method"]
     }
+    if pooled.get("note"):
+        block["note"] = pooled["note"]
+    return block

@@ -4,9 +4,12 @@ Read top to bottom, it is the method: load the data and its families; hold out w
 (unseen) and one sibling of each training family (seen); evaluate the base model; train a LoRA
 adapter once; evaluate the adapter; compare the lifts on both hold-outs with family-clustered
 statistics; probe for copying and membership; decide a verdict; write audit.json and the report.
+Evaluation, statistics, probes, verdict and writing are the stages `memgap audit` shares
+(memgap.stages); this file adds the split and the training.
 """
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -15,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from memgap import splits
-from memgap.analysis import analyse
-from memgap.atomic import sha256_file, write_json_atomic
-from memgap.audit_document import assemble_audit, json_ready
+from memgap.atomic import sha256_file
+from memgap.audit_document import assemble_audit
 from memgap.config import AuditConfig
-from memgap.data.io import read_jsonl_rows, read_records, write_jsonl
+from memgap.data.io import read_records, write_jsonl
 from memgap.data.records import Record
 from memgap.run_folder import Stages, settings_fingerprint
+from memgap.stages import (
+    analyse_stage, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name,
+)
+from memgap.training.schedule import schedule_warnings
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
         from memgap.multiseed import run_multi_seed
 
         return run_multi_seed(config, fresh=fresh, progress=progress)
+    _resolve_scorer_setting(config)  # a mistyped scorer fails here, before any stage is written
     run_dir = Path(config.out)
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
@@ -39,7 +46,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     stages.check_compatible()
 
     # Everything a user can get wrong is checked before the first stage is written: the data, the
-    # model, every row rendered by its chat template and tokenizer, and the scorer.
+    # model, and every row rendered by its chat template and tokenizer (memgap.preflight).
     data_path = _data_path(config)
     records, family_source = _stage_families(config, data_path)
     log.info("loading model %s", config.model.name or "(embedded SmolLM2-135M-Instruct)")
@@ -47,34 +54,29 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     _check_lora_targets(config, loaded)
     rendered = _render_every_row(config, loaded, records)
     records = rendered.records
-    scorer_name = _scorer_name(config, records)
-    _resolve_scorer(scorer_name)
-    train, seen, unseen, pending_split = _split(config, records, run_dir, stages)
+    train, seen, unseen, save_split = _split(config, records, run_dir, stages)
     log.info(
         "%d rows in %d families (%s); training on %d rows, seen-family hold-out %d, unseen-family hold-out %d",
         len(records), len({r.family for r in records}), family_source, len(train), len(seen), len(unseen),
     )
-    # Training rows for the membership probe, spread over the families that also have a seen
-    # hold-out member, so the per-family train-vs-held-out NLL gap can be measured too.
-    seen_families = {r.family for r in seen}
-    membership_sample = splits.spread_over_families(
-        [r for r in train if r.family in seen_families], config.evaluation.membership_train_rows, config.seed
-    )
+    membership = membership_sample(config, train, seen)
     train_examples = _training_examples(config, loaded, train, rendered)
-    if pending_split is not None:
-        pending_split()
-    subsets = {"seen": seen, "unseen": unseen, "train": membership_sample}
-    base_rows = _stage_evaluate("base", loaded.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
+    warnings = schedule_warnings(len(train_examples), config.training)
+    scorer = scorer_name(config, records)
+    if save_split is not None:
+        save_split()
+    subsets = {"seen": seen, "unseen": unseen, "train": membership}
+    base_rows = evaluate_stage("base", loaded.model, loaded, subsets, scorer, config, run_dir, stages, progress)
     train_result = _stage_train(config, loaded, train, train_examples, run_dir, stages, progress)
-    adapter_rows = _stage_evaluate("adapter", train_result.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
+    adapter_rows = evaluate_stage("adapter", train_result.model, loaded, subsets, scorer, config, run_dir, stages, progress)
 
     rows = base_rows + adapter_rows
     log.info("statistics, probes, verdict and report")
-    _write_predictions(run_dir, rows)
-    figures = analyse(rows, n_resamples=config.stats.n_resamples, alpha=config.stats.alpha, seed=config.seed)
-    probes = _probes(config, train, seen, unseen, rows, run_dir)
-    audit = assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
+    figures = analyse_stage(rows, config, run_dir)
+    probes = probes_stage(config, train, seen, unseen, rows, run_dir)
+    audit = assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer,
                       train_result, figures, probes, run_dir, stages)
+    audit["warnings"] = warnings
     audit["data"]["rendering"] = rendered.facts()
     return finish_audit(audit, config, run_dir, stages)
 
@@ -85,7 +87,8 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
 def _stage_families(config: AuditConfig, data_path: Path) -> tuple[list[Record], str]:
     from memgap.families import assign_families
 
-    records = read_records(data_path, family_field=config.data.family_field)
+    records = read_records(data_path, family_field=config.data.family_field,
+                           require_family=not config.data.infer_families)  # a missing family names file and line
     return assign_families(records, infer=config.data.infer_families, family_field=config.data.family_field, seed=config.seed)
 
 
@@ -94,20 +97,19 @@ def _render_every_row(config: AuditConfig, loaded, records: list[Record]):
     from memgap.preflight import apply_system_turn, render_every_row
 
     records, folded = apply_system_turn(records, config.data.system_turn)
-    rendered = render_every_row(
+    if folded:
+        log.info("folded the system turn into the first user turn in %d rows (data.system_turn: fold)", folded)
+    return render_every_row(
         loaded.tokenizer, records, max_length=config.model.max_length, assistant_turns=config.training.assistant_turns,
         overlong_rows=config.data.overlong_rows, system_turn=config.data.system_turn, folded_system_turns=folded,
     )
-    if folded:
-        log.info("folded the system turn into the first user turn in %d rows (data.system_turn: fold)", folded)
-    return rendered
 
 
 def _split(config: AuditConfig, records: list[Record], run_dir: Path, stages: Stages):
-    """The nested split, capped to the run's size, computed in memory; the returned callable saves it.
+    """The nested split, capped to the run's size, computed in memory; the returned callable saves it
+    with a manifest of counts and hashes (None when there is nothing to save).
 
-    A resumed run reads the saved split back (nothing to save), so it trains and evaluates on
-    exactly the same rows.
+    A resumed run reads the saved split back, so it trains and evaluates on exactly the same rows.
     """
     from memgap.preflight import apply_system_turn
 
@@ -133,38 +135,10 @@ def _split(config: AuditConfig, records: list[Record], run_dir: Path, stages: St
     })
 
     def save() -> None:
-        data_path = _data_path(config)
-        splits.write_split(capped, folder, input_sha256=sha256_file(data_path), family_field=config.data.family_field)
+        splits.write_split(capped, folder, input_sha256=sha256_file(_data_path(config)), family_field=config.data.family_field)
         stages.mark_done("split", time.perf_counter() - started)
 
     return train, seen, unseen, save
-
-
-def _stage_evaluate(label, model, loaded, subsets, scorer_name, config, run_dir, stages, progress) -> list[dict[str, Any]]:
-    """Evaluate one model (base or adapter) on every subset; rows saved to evaluation/<label>.jsonl."""
-    from memgap.evaluation.evaluate import evaluate_model, merged_lora
-    from memgap.evaluation.scoring import resolve_scorer
-
-    path = run_dir / "evaluation" / f"{label}.jsonl"
-    if stages.done(f"evaluate-{label}") and path.exists():
-        return read_jsonl_rows(path)
-    log.info("evaluating the %s model: reference NLL, greedy generation, %s score", label, scorer_name)
-    started = time.perf_counter()
-    with merged_lora(model):
-        rows = evaluate_model(
-            model, loaded.tokenizer, subsets,
-            model_label=label,
-            scorer=resolve_scorer(scorer_name),
-            generate_subsets=("seen", "unseen"),
-            max_length=config.model.max_length,
-            max_new_tokens=config.evaluation.max_new_tokens,
-            generation_batch_size=config.evaluation.generation_batch_size,
-            nll_batch_size=config.evaluation.nll_batch_size,
-            progress=progress,
-        )
-    write_jsonl(path, rows)
-    stages.mark_done(f"evaluate-{label}", time.perf_counter() - started)
-    return rows
 
 
 def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples, run_dir: Path, stages: Stages, progress: bool):
@@ -183,56 +157,6 @@ def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples,
     )
     stages.mark_done("train", time.perf_counter() - started)
     return result
-
-
-def _probes(config, train, seen, unseen, rows, run_dir) -> dict[str, Any]:
-    from memgap.evaluation.token_stats import TokenStats
-    from memgap.probes import membership_rows, run_probes
-
-    generations: dict[str, dict[str, str]] = {"base": {}, "adapter": {}}
-    token_stats: dict[str, dict[str, TokenStats]] = {"base": {}, "adapter": {}}
-    for row in rows:
-        token_stats[row["model"]][row["id"]] = TokenStats.from_dict(row["token_stats"])
-        if row.get("generation") is not None:
-            generations[row["model"]][row["id"]] = row["generation"]
-    kwargs = dict(
-        min_span_tokens=config.probes.verbatim_span_tokens,
-        examples_per_holdout=config.probes.examples_per_holdout,
-        n_resamples=min(config.stats.n_resamples, 2000),
-        seed=config.seed,
-        alpha=config.stats.alpha,
-    )
-    probes = run_probes(train, {"seen": seen, "unseen": unseen}, generations, token_stats, **kwargs)
-    write_jsonl(run_dir / "membership.jsonl", membership_rows(train, {"seen": seen, "unseen": unseen}, token_stats))
-    return probes
-
-
-# -- writing --------------------------------------------------------------------------------------
-
-
-def finish_audit(audit: dict[str, Any], config: AuditConfig, run_dir: Path, stages: Stages) -> dict[str, Any]:
-    """Decide the verdict, validate, then write audit.json and the report (each atomically)."""
-    from memgap.report import render_report
-    from memgap.report.schema import validate_audit
-    from memgap.verdict import decide
-
-    audit["verdict"] = decide(audit, config.verdict)
-    audit = json_ready(audit)
-    validate_audit(audit)
-    write_json_atomic(run_dir / "audit.json", audit)
-    render_report(run_dir)
-    stages.mark_done("report", 0.0)
-    return audit
-
-
-def _write_predictions(run_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
-    keep = ("id", "family", "subset", "model", "nll", "n_tokens", "generation", "score", "checks")
-    predictions = [
-        {("holdout" if key == "subset" else key): row.get(key) for key in keep}
-        for row in rows
-        if row["subset"] in ("seen", "unseen")
-    ]
-    write_jsonl(run_dir / "predictions.jsonl", predictions)
 
 
 def _training_examples(config: AuditConfig, loaded, train: Sequence[Record], rendered):
@@ -278,13 +202,13 @@ def _data_path(config: AuditConfig) -> Path:
 
 
 def _load_model(config: AuditConfig, progress: bool):
-    from memgap.models import load_model
+    from memgap.models import load_configured_model
 
     if not progress:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
-    return load_model(config.model.name, trust_remote_code=config.model.trust_remote_code)
+    return load_configured_model(config.model)
 
 
 def _check_lora_targets(config: AuditConfig, loaded) -> None:
@@ -294,19 +218,12 @@ def _check_lora_targets(config: AuditConfig, loaded) -> None:
     lora_targets(loaded.model, config.lora)
 
 
-def _resolve_scorer(name: str):
-    """Resolve the scorer now, so a mistyped name stops the run before any stage is written."""
-    from memgap.evaluation.scoring import resolve_scorer
-
-    return resolve_scorer(name)
-
-
-def _scorer_name(config: AuditConfig, records: Sequence[Record]) -> str:
+def _resolve_scorer_setting(config: AuditConfig) -> None:
+    """Import or look up a named scorer now, so a typo is refused before the run folder holds anything."""
     if config.evaluation.scorer != "auto":
-        return config.evaluation.scorer
-    from memgap.domains.tenacious.scorer import is_tenacious_record
+        from memgap.evaluation.scoring import resolve_scorer
 
-    return "tenacious" if all(is_tenacious_record(r) for r in records) else "token-f1"
+        resolve_scorer(config.evaluation.scorer)
 
 
 def _resume_relevant(config: AuditConfig) -> dict[str, Any]:

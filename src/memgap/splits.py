@@ -243,7 +243,9 @@ def _family_codes(records: Sequence[Record]) -> np.ndarray:
     _, codes = np.unique(np.asarray([record.family for record in records], dtype=object).astype(str), return_inverse=True)
     if len(codes) == 0 or codes.max() < 1:
         found = 0 if len(codes) == 0 else 1
-        raise MemgapError(f"a family split needs at least 2 families, found {found}; use --strategy random or --infer")
+        raise MemgapError(f"a family split needs at least 2 families, found {found}; declare them in a field "
+                          "(--family-field) or infer them (--infer); a split of rows at random "
+                          "(memgap split --strategy random) needs none")
     return codes
 
 

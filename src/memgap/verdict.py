@@ -30,6 +30,7 @@ import math
 from typing import Any
 
 from memgap.config import VerdictConfig
+from memgap.report.formatting import is_number, p_text, percent_number, plain, points, signed, signed_points
 
 LABELS = ("generalizes", "memorizes-families", "no-lift", "inconclusive")
 
@@ -69,7 +70,7 @@ class _Facts:
         self.seen, self.unseen, self.gap = seen, unseen, gap
         self.name = _metric_name(metric, audit)
         alpha_ci = ((audit.get("config") or {}).get("stats") or {}).get("alpha", config.alpha)
-        self.ci = f"{_percent((1 - float(alpha_ci)) * 100)} % CI"
+        self.ci = f"{percent_number((1 - float(alpha_ci)) * 100)} % CI"
         self.seen_positive = self._positive(seen)
         self.unseen_positive = self._positive(unseen)
         self.gap_positive = _usable(gap) and self._positive(gap)  # no estimated gap: no test on it
@@ -108,18 +109,20 @@ class _Facts:
     # -- sentences ---------------------------------------------------------------------------
 
     def _lift(self, s: dict, *, families: bool = True) -> str:
-        parts = [_signed(s["delta"])]
+        parts = [signed(s["delta"])]
         inner = []
         if s.get("ci_low") is not None and s.get("ci_high") is not None:
-            inner.append(f"{self.ci} {_signed(s['ci_low'])} to {_signed(s['ci_high'])}")
+            inner.append(f"{self.ci} {signed(s['ci_low'])} to {signed(s['ci_high'])}")
+        else:
+            inner.append(f"{self.ci} undefined")
         if families and s.get("n_families") is not None:
-            inner.append(f"{int(s['n_families'])} families")
+            inner.append(_families(s["n_families"]))
         if inner:
             parts.append(f"({', '.join(inner)})")
         return " ".join(parts)
 
     def _copying_sentence(self) -> str:
-        return (f" Its generations copy training-sibling text {_points(self.copy_excess)} more often than the base "
+        return (f" Its generations copy training-sibling text {points(self.copy_excess)} more often than the base "
                 f"model's{self._copy_uncertainty()}.")
 
     def _copy_uncertainty(self) -> str:
@@ -128,7 +131,7 @@ class _Facts:
         if s is None:
             return ""
         inner = []
-        if _finite(s.get("ci_low")) and _finite(s.get("ci_high")):
+        if is_number(s.get("ci_low")) and is_number(s.get("ci_high")):
             low, high = (round(100 * s[key]) + 0 for key in ("ci_low", "ci_high"))  # an int: no "-0"
             inner.append(f"{self.ci} {low:+d} to {high:+d} points")
         inner.append(_p(s))
@@ -137,7 +140,7 @@ class _Facts:
         return f" ({', '.join(inner)})"
 
     def _reasons(self) -> list[str]:
-        alpha = _number(self.config.alpha)
+        alpha = plain(self.config.alpha)
         reasons = [
             f"Seen-family lift in {self.name}: {self._lift(self.seen)}, {_p(self.seen)}; "
             + ("significantly positive" if self.seen_positive else f"not significantly positive at alpha {alpha}") + ".",
@@ -153,16 +156,16 @@ class _Facts:
             reasons.append(
                 f"Generalization ratio (unseen / seen lift): {self.ratio:.2f}, "
                 + ("at or above" if self.ratio_ok else "below")
-                + f" the threshold {_number(self.config.min_generalization_ratio)}."
+                + f" the threshold {plain(self.config.min_generalization_ratio)}."
             )
         else:
             reasons.append("Generalization ratio undefined (the seen-family lift is not distinguishable from zero).")
         if self.copy_excess is not None:
             above = self.copy_excess > self.config.max_copy_rate_excess
             reasons.append(
-                f"Sibling copy rate, adapter minus base: {_signed_points(self.copy_excess)}{self._copy_uncertainty()}; "
+                f"Sibling copy rate, adapter minus base: {signed_points(self.copy_excess)}{self._copy_uncertainty()}; "
                 + ("above" if above else "within")
-                + f" the allowed excess of {_points(self.config.max_copy_rate_excess)}"
+                + f" the allowed excess of {points(self.config.max_copy_rate_excess)}"
                 + ("" if self.copy_significant else
                    f", but not significantly above the base model's rate at alpha {alpha}, so not counted as copying")
                 + "."
@@ -173,6 +176,11 @@ class _Facts:
                 f"Secondary metric, {secondary_name}: unseen-family lift {self._lift(self.secondary)}, {_p(self.secondary)}"
                 + ("; it points the other way." if self.secondary_contradicts else ".")
             )
+        for where, s in (("seen-family lift", self.seen), ("unseen-family lift", self.unseen),
+                         ("memorization gap", self.gap)):
+            why = _undefined_note(s)
+            if why:
+                reasons.append(f"The {where}'s interval or p-value is undefined: {why}.")
         if "nll" in (self.metric, self.secondary_metric):
             reasons.append("NLL lifts are reductions in nats per reference token; positive means the adapter is better.")
         return reasons
@@ -190,7 +198,8 @@ class _Facts:
         if worse:
             claim += f" It is significantly worse on {' and '.join(worse)}."
         elif bound > 0:
-            claim += f" Lifts up to {_signed(bound)} are not ruled out."
+            claim += f" Lifts up to {signed(bound)} are not ruled out."
+        claim += self._undefined_sentence()
         return _result("no-lift", claim, self.reasons, None, self.metric)
 
     def memorizes(self) -> dict[str, Any]:
@@ -201,6 +210,7 @@ class _Facts:
         )
         if self.copying:
             claim += self._copying_sentence()
+        claim += self._undefined_sentence()
         claim += (
             " Model-card sentence: \"We improved the policy on this distribution; we have not shown that it "
             "generalizes beyond the augmentation families.\""
@@ -215,11 +225,11 @@ class _Facts:
         claim = f"On families it never saw, the adapter improves {self.name} by {self._lift(self.unseen)}"
         if self.ratio is not None and self.seen_positive and math.isfinite(self.ratio):
             claim += (
-                f", {_percent(self.ratio * 100)} % of its lift on held-out members of families it trained on "
-                f"({_signed(self.seen['delta'])})"
+                f", {percent_number(self.ratio * 100)} % of its lift on held-out members of families it trained on "
+                f"({signed(self.seen['delta'])})"
             )
         else:  # a ratio over a seen lift indistinguishable from zero would mean nothing
-            claim += f", against {_signed(self.seen['delta'])} on held-out members of families it trained on"
+            claim += f", against {signed(self.seen['delta'])} on held-out members of families it trained on"
         claim += "; the behaviour carries over beyond the augmentation families in this data."
         if self.gap_positive:
             claim += (
@@ -227,6 +237,7 @@ class _Facts:
             )
         if self.copying:
             claim += self._copying_sentence()
+        claim += self._undefined_sentence()
         return _result("generalizes", claim, self.reasons, None, self.metric)
 
     def inconclusive(self) -> dict[str, Any]:
@@ -245,7 +256,25 @@ class _Facts:
             f"whether this carries over to new families: unseen-family lift {self._lift(self.unseen)}, gap "
             f"{self._lift(self.gap, families=False) if _usable(self.gap) else 'not estimated'}."
         )
+        claim += self._undefined_sentence()
         return _result("inconclusive", claim, self.reasons, self._to_settle(), self.metric)
+
+    def _undefined_sentence(self) -> str:
+        """' No 95 % CI exists for the unseen-family lift (4 families): with 5 or fewer families ...' or ''."""
+        figures, reasons = [], []
+        for where, s in (("seen-family lift", self.seen), ("unseen-family lift", self.unseen), ("gap", self.gap)):
+            why = _undefined_note(s)
+            if why:
+                families = s.get("n_families") if where != "gap" else None
+                figures.append(f"the {where}" + (f" ({_families(families)})" if families is not None else ""))
+                reason = why.split(":")[0]  # the rule, without the per-hold-out detail the reasons list keeps
+                if reason not in reasons:
+                    reasons.append(reason)
+        if not figures:
+            return ""
+        listed = figures[0] if len(figures) == 1 else ", ".join(figures[:-1]) + " or " + figures[-1]
+        return (f" No {self.ci} exists for {listed}: {'; '.join(reasons)}. A lift of this size could not have been "
+                "declared significant here; add families before reading this as evidence either way.")
 
     def _to_settle(self) -> str:
         power = (self.audit.get("power") or {}).get(self.metric) or {}
@@ -258,8 +287,8 @@ class _Facts:
                 text += f" (this audit has {int(have)})"
             effect = power.get("effect", self.gap.get("delta") if _usable(self.gap) else None)
             if effect is not None:
-                text += f" would detect a gap of {_signed(effect)} in {self.name}"
-            return text + f" with {_percent(float(target) * 100)} % power."
+                text += f" would detect a gap of {signed(effect)} in {self.name}"
+            return text + f" with {percent_number(float(target) * 100)} % power."
         return (
             "More unseen families (the power analysis is missing or found no finite number): "
             "re-run with a larger unseen-family hold-out or several seeds."
@@ -274,20 +303,29 @@ def _result(label: str, claim: str, reasons: list[str], to_settle: str | None, m
 def _usable(s: Any) -> bool:
     return (
         isinstance(s, dict)
-        and _finite(s.get("delta"))
-        and _finite(s.get("p_value"))
+        and is_number(s.get("delta"))
+        and is_number(s.get("p_value"))
     )
 
 
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+def _undefined_note(s: Any) -> str | None:
+    """Why a recorded estimate has no interval or p-value (its `note`), or None when both exist or it is absent."""
+    if not isinstance(s, dict) or not is_number(s.get("delta")):
+        return None
+    if is_number(s.get("ci_low")) and is_number(s.get("ci_high")) and is_number(s.get("p_value")):
+        return None
+    return str(s.get("note") or "too few families for this interval")
+
+
+def _families(n: Any) -> str:
+    return f"{int(n)} family" if int(n) == 1 else f"{int(n)} families"
 
 
 def _ratio(audit: dict, metric: str, seen: dict, unseen: dict) -> float | None:
     ratios = audit.get("generalization_ratio") or {}
     if metric in ratios:  # the statistics left it undefined (null) when the seen lift cannot carry a ratio
         entry = ratios[metric]
-        return float(entry["ratio"]) if isinstance(entry, dict) and _finite(entry.get("ratio")) else None
+        return float(entry["ratio"]) if isinstance(entry, dict) and is_number(entry.get("ratio")) else None
     if seen["delta"] > 0:
         ratio = unseen["delta"] / seen["delta"]
         return ratio if math.isfinite(ratio) else None
@@ -298,7 +336,7 @@ def _copy_excess(audit: dict) -> float | None:
     rate = (audit.get("probes") or {}).get("sibling_copy_rate")
     if isinstance(rate, dict) and isinstance(rate.get("seen"), dict) and "adapter" not in rate:
         rate = rate["seen"]  # per-hold-out rates: copying from siblings is measured on the seen hold-out
-    if isinstance(rate, dict) and _finite(rate.get("adapter")) and _finite(rate.get("base")):
+    if isinstance(rate, dict) and is_number(rate.get("adapter")) and is_number(rate.get("base")):
         return float(rate["adapter"]) - float(rate["base"])
     return None
 
@@ -307,7 +345,7 @@ def _copy_interval(audit: dict) -> dict | None:
     """The seen hold-out's family-clustered copy-rate difference (delta, CI, p), when the probes recorded it."""
     rate = (audit.get("probes") or {}).get("sibling_copy_rate")
     interval = ((rate or {}).get("adapter_minus_base") or {}).get("seen") if isinstance(rate, dict) else None
-    usable = isinstance(interval, dict) and _finite(interval.get("p_value")) and _finite(interval.get("delta"))
+    usable = isinstance(interval, dict) and is_number(interval.get("p_value")) and is_number(interval.get("delta"))
     return interval if usable else None
 
 
@@ -329,31 +367,5 @@ def _metric_name(metric: str, audit: dict) -> str:
     return f"'{metric}'"
 
 
-def _signed(x: float) -> str:
-    x = float(x)
-    if x == 0 or abs(x) >= 0.095:
-        return f"{x:+.2f}"
-    return f"{x:+.3f}"
-
-
-def _number(x: float) -> str:
-    return f"{x:g}"
-
-
-def _percent(x: float) -> str:
-    return f"{x:.0f}" if abs(x - round(x)) < 0.05 else f"{x:.1f}"
-
-
-def _points(rate: float) -> str:
-    return f"{rate * 100:.0f} percentage points" if abs(rate) >= 0.01 else f"{rate * 100:.1f} percentage points"
-
-
-def _signed_points(rate: float) -> str:
-    return ("+" if rate >= 0 else "-") + _points(abs(rate))
-
-
 def _p(s: dict) -> str:
-    p = float(s["p_value"])
-    if p < 0.0001:
-        return "p < 0.0001"
-    return f"p = {p:.2g}" if p < 0.01 else f"p = {p:.2f}"
+    return p_text(float(s["p_value"]))

@@ -8,6 +8,7 @@ import json
 from memgap.data.io import read_records, records_to_rows, write_jsonl
 from memgap.errors import MemgapError
 from memgap.families import assign_families, concentration_report
+from memgap.families.concentration import family_agreement
 from memgap.leakage import leakage_audit
 from memgap.atomic import sha256_file
 from memgap.splits import grouped_split, nested_split, random_split, write_split
@@ -19,6 +20,8 @@ def add_parser(subparsers) -> None:
     _add_family_flags(families)
     families.add_argument("--out", help="write the rows with their family to this JSONL file")
     families.add_argument("--write-field", default="family", help="field --out stores the family in (default: family)")
+    families.add_argument("--overwrite-field", action="store_true",
+                          help="with --infer and --out: replace a field the rows already hold (refused otherwise)")
     families.add_argument("--json", action="store_true", help="print the report as JSON")
     families.set_defaults(func=run_families)
 
@@ -55,13 +58,22 @@ def run_families(args: argparse.Namespace) -> int:
     records = read_records(args.data, family_field=args.family_field)
     texts = [record.full_text for record in records]
     declared = [record.family for record in records]
+    declared_rows = sum(family is not None for family in declared)
+    if args.out and args.infer and declared_rows and not args.overwrite_field and any(
+            args.write_field in record.row for record in records):
+        raise MemgapError(f"the rows already hold a '{args.write_field}' field ({declared_rows} declared families "
+                          f"in '{args.family_field}'); --write-field NAME writes the inferred families to another "
+                          "field, or --overwrite-field replaces it", where=args.data)
     if args.infer:
         labelled, source = assign_families(records, infer=True)
         inferred = [record.family for record in labelled]
-        both = all(family is not None for family in declared)
-        report = concentration_report(declared if both else inferred, texts, inferred=inferred if both else None)
-        if both:
-            report["inferred"] = concentration_report(inferred)
+        # The top-level figures are always those of `family_source`; declared ones sit under "declared".
+        report = concentration_report(inferred, texts)
+        if declared_rows == len(records):
+            report["declared"] = concentration_report(declared)
+            report["agreement"] = family_agreement(declared, inferred)
+        elif declared_rows:
+            report["declared_rows"] = declared_rows  # partly declared: no agreement on a part
     else:
         labelled, source = assign_families(records, infer=False, family_field=args.family_field)
         report = concentration_report(declared, texts)
@@ -71,27 +83,38 @@ def run_families(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
     else:
-        print(_families_text(report, args.out))
+        print(_families_text(report, args.out, args.family_field))
     return 0
 
 
-def _families_text(report: dict, out: str | None) -> str:
+def _concentration_lines(report: dict, label: str) -> list[str]:
     size, effective = report["size"], report["effective_families"]
-    if "inferred" in report:
-        first = f"{report['rows']} rows in {report['families']} declared families, {report['inferred']['families']} inferred"
-        first += " (figures below: declared)"
-    else:
-        first = f"{report['rows']} rows in {report['families']} families ({report['family_source']})"
-    lines = [
-        first,
-        f"family size: min {size['min']}, median {size['median']:g}, max {size['max']}; singletons {report['singletons']}",
-        f"largest 10% of families hold {report['largest_10pct_share']:.0%} of rows",
-        f"effective number of families: {effective['entropy']:.1f} (entropy), {effective['inverse_simpson']:.1f} (inverse Simpson)",
+    prefix = f"{label}: " if label else ""
+    return [
+        f"{prefix}family size: min {size['min']}, median {size['median']:g}, max {size['max']}; singletons {report['singletons']}",
+        f"{prefix}largest 10% of families hold {report['largest_10pct_share']:.0%} of rows",
+        f"{prefix}effective number of families: {effective['entropy']:.1f} (entropy), "
+        f"{effective['inverse_simpson']:.1f} (inverse Simpson)",
     ]
+
+
+def _families_text(report: dict, out: str | None, family_field: str = "family") -> str:
+    source = report["family_source"]
+    declared = report.get("declared")
+    if declared:
+        lines = [f"{report['rows']} rows in {report['families']} inferred families; "
+                 f"the declared field '{family_field}' holds {declared['families']}"]
+        lines += _concentration_lines(report, "inferred") + _concentration_lines(declared, "declared")
+    else:
+        lines = [f"{report['rows']} rows in {report['families']} families ({source})"]
+        if report.get("declared_rows"):
+            lines[0] += f"; {report['declared_rows']} rows also declare one in '{family_field}'"
+        lines += _concentration_lines(report, "")
     similarity = report.get("similarity") or {}
     if similarity.get("within_family") and similarity.get("between_family"):
         lines.append(
-            f"similarity: siblings {similarity['within_family']['mean']:.2f}, strangers {similarity['between_family']['mean']:.2f} (mean shingle cosine)"
+            f"similarity ({source} families): siblings {similarity['within_family']['mean']:.2f}, "
+            f"strangers {similarity['between_family']['mean']:.2f} (mean shingle cosine)"
         )
     if "agreement" in report:
         agreement = report["agreement"]

@@ -58,7 +58,9 @@ def config_from_args(args: argparse.Namespace):
 def run_command(args: argparse.Namespace) -> int:
     from memgap.pipeline import run_audit
 
-    logging.getLogger("memgap").setLevel(logging.INFO)
+    progress_log = logging.getLogger("memgap")
+    if progress_log.getEffectiveLevel() > logging.INFO:  # -v may have asked for more already
+        progress_log.setLevel(logging.INFO)
     config = config_from_args(args)
     audit = run_audit(config, fresh=args.fresh, progress=not args.no_progress)
     print_summary(audit, config.out)
@@ -66,17 +68,24 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def print_summary(audit: dict, out: str) -> None:
+    """The verdict, then every lift and gap on one line each; an undefined interval or p-value says why."""
+    from memgap.report.formatting import estimate_line, is_pooled
+
+    alpha = float(((audit.get("config") or {}).get("stats") or {}).get("alpha", 0.05))
     verdict = audit["verdict"]
     print(f"\nverdict: {verdict['label']}")
     print(verdict["claim"])
-    print("\nlift (adapter over base; positive is better), family-clustered 95% CI:")
+    estimates = [s for lifts in audit["lifts"].values() for s in lifts.values()]
+    pooled = any(is_pooled(s) for s in estimates)
+    kind = f"pooled over {len(audit.get('seeds') or [])} seeds" if pooled else "family-clustered"
+    print(f"\nlift (adapter over base; positive is better), {kind}:")
     for metric, by_holdout in audit["lifts"].items():
         for holdout in ("seen", "unseen"):
-            s = by_holdout[holdout]
-            print(
-                f"  {metric:5s} {holdout:6s} {s['delta']:+.4f}  [{s['ci_low']:+.4f}, {s['ci_high']:+.4f}]  "
-                f"p={s['p_value']:.4f}  n={s['n']} items / {s['n_families']} families"
-            )
-        gap = audit["gap"][metric]
-        print(f"  {metric:5s} gap    {gap['delta']:+.4f}  [{gap['ci_low']:+.4f}, {gap['ci_high']:+.4f}]  p={gap['p_value']:.4f}")
+            print(f"  {metric:5s} {holdout:6s} {estimate_line(by_holdout[holdout], alpha=alpha)}")
+        gap = (audit.get("gap") or {}).get(metric)
+        if isinstance(gap, dict):
+            print(f"  {metric:5s} {'gap':6s} {estimate_line(gap, alpha=alpha)}")
+    for warning in audit.get("warnings") or []:
+        print(f"warning: {warning}")
     print(f"\nwrote {out}/audit.json, {out}/report.md, {out}/report.html", file=sys.stdout)
+

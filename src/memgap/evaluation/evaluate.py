@@ -69,9 +69,10 @@ def merged_lora(model) -> Iterator[None]:
     """Run a PEFT model with its LoRA weights merged into the base layers while inside the block.
 
     The outputs are the adapter's (up to float rounding), without the extra small matrix products of
-    unmerged LoRA layers, which cost a CPU about a tenth of each forward pass.
+    unmerged LoRA layers, which cost a CPU about a tenth of each forward pass. A quantized (4-bit)
+    base is left unmerged: merging into packed weights would re-quantize them and change the outputs.
     """
-    if not hasattr(model, "merge_adapter"):
+    if not hasattr(model, "merge_adapter") or getattr(model, "is_quantized", False):
         yield
         return
     model.merge_adapter()

@@ -3,14 +3,21 @@
 The text scored is, in order of preference: a field the caller names, the row's `output` field,
 its `completion` string, or the last assistant message. The row's context goes to the scorer
 through the record, as in an audit.
+
+Generations kept apart from their records (a run's predictions.jsonl, or any JSONL of generated
+texts with an `id`) are scored by `score_predictions` against the record of the same id.
 """
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from memgap.data.io import read_records
-from memgap.errors import MemgapError
+from memgap.data.records import Record
+from memgap.errors import MemgapError, where_in_file
 from memgap.evaluation.scoring import resolve_scorer, score_one
 
 
@@ -37,6 +44,66 @@ def _text_to_score(row: dict[str, Any], completion: str, field: str | None, path
     return completion
 
 
+SPLIT_PARTS = ("train", "seen_holdout", "unseen_holdout")
+
+
+def run_records(run_dir: str | os.PathLike[str]) -> list[Record]:
+    """The records of a run folder's split (train and both hold-outs), which its predictions refer to by id."""
+    folder = Path(run_dir) / "split"
+    paths = [folder / f"{part}.jsonl" for part in SPLIT_PARTS if (folder / f"{part}.jsonl").exists()]
+    if not paths:
+        raise MemgapError("not a memgap run folder (no split/*.jsonl)", where=str(run_dir))
+    return [record for path in paths for record in read_records(path)]
+
+
+def score_predictions(predictions_path: str | os.PathLike[str], records: Sequence[Record], scorer_name: str, *,
+                      field: str = "generation") -> list[dict[str, Any]]:
+    """Score the text in `field` of each JSONL row of `predictions_path` against the record with its `id`.
+
+    Rows keep their `model` and `holdout` (a run's predictions.jsonl holds base and adapter rows for
+    each hold-out item). Raises MemgapError naming the file and line of a row without an id, with an
+    id that no record has, or without text in `field`.
+    """
+    scorer = resolve_scorer(scorer_name)
+    by_id = {record.id: record for record in records}
+    results = []
+    for line, row in _jsonl_rows(Path(predictions_path)):
+        record = by_id.get(str(row.get("id")))
+        if row.get("id") is None or record is None:
+            problem = "no 'id'" if row.get("id") is None else f"id '{row['id']}' matches no record"
+            raise MemgapError(f"{problem}; give the records it was generated from (--data FILE or --run DIR)",
+                              where=where_in_file(predictions_path, line, "id"))
+        text = row.get(field)
+        if not isinstance(text, str):
+            raise MemgapError(f"no generated text in field '{field}' (--field NAME names another)",
+                              where=where_in_file(predictions_path, line, field))
+        result = score_one(scorer, text, record)
+        kept = {key: row[key] for key in ("model", "holdout") if key in row}
+        results.append({"id": record.id, "family": record.family or row.get("family"), **kept,
+                        "score": result.score, "checks": dict(result.checks)})
+    if not results:
+        raise MemgapError("holds no rows to score", where=str(predictions_path))
+    return results
+
+
+def _jsonl_rows(path: Path):
+    """(line number, row) of a JSONL file, split on '\\n' only, as memgap writes it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MemgapError("no such file", where=str(path)) from None
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise MemgapError("malformed JSON", where=where_in_file(path, number)) from None
+        if not isinstance(row, dict):
+            raise MemgapError("expected a JSON object", where=where_in_file(path, number))
+        yield number, row
+
+
 def summarize_scores(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean score and the mean of every check over the rows (bools count as 0/1)."""
     names = list(dict.fromkeys(name for result in results for name in result["checks"]))
@@ -45,4 +112,12 @@ def summarize_scores(results: list[dict[str, Any]]) -> dict[str, Any]:
         values = [float(result["checks"][name]) for result in results if name in result["checks"]]
         checks[name] = sum(values) / len(values)
     mean = sum(result["score"] for result in results) / len(results) if results else float("nan")
-    return {"rows": len(results), "mean_score": mean, "checks": checks}
+    summary = {"rows": len(results), "mean_score": mean, "checks": checks}
+    models = list(dict.fromkeys(result["model"] for result in results if "model" in result))
+    if models:  # a run's predictions: base and adapter apart, for each hold-out
+        summary["by_model"] = {
+            (f"{model} {holdout}" if holdout else model): sum(scores) / len(scores)
+            for model in models for holdout in ("seen", "unseen", None)
+            if (scores := [r["score"] for r in results if r.get("model") == model and r.get("holdout") == holdout])
+        }
+    return summary

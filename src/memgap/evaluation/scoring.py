@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,13 +31,30 @@ class ScoreResult:
 ScorerFunction = Callable[[str, Record], "ScoreResult | float | dict[str, Any]"]
 
 SCORERS: Registry[ScorerFunction] = Registry("scorer")
+# The built-in scorers by name, imported on first use: the registry knows the domains without importing them.
+BUILTIN_SCORERS = {
+    "token-f1": "memgap.evaluation.reference_scorers:token_f1",
+    "tenacious": "memgap.domains.tenacious.scorer:tenacious",
+}
+ENTRY_POINT_GROUP = "memgap.scorers"  # other packages add scorers as entry points: name = "module:function"
+for _name, _target in BUILTIN_SCORERS.items():
+    SCORERS.add_lazy(_name, _target)
 
 
 def resolve_scorer(name: str) -> ScorerFunction:
-    """Find a scorer by registry name, or import `module:function` for a user's own."""
-    _load_builtin_scorers()
+    """Find a scorer by registry name, or import `module:function` for a user's own.
+
+    Registry names are the built-ins (`BUILTIN_SCORERS`) and any package's entry points in the
+    `memgap.scorers` group. A `module:function` is found as `python -m` would find it: the current
+    folder comes first on sys.path, so `--scorer my_scorer:score` works from the folder that holds
+    my_scorer.py, also when memgap runs as the installed `memgap` command. Raises MemgapError for an
+    unknown name (with the closest registered names), a module that cannot be imported, or an
+    attribute that is not a function.
+    """
+    _load_plugin_scorers()
     if ":" in name:
         module_name, _, attribute = name.partition(":")
+        _current_folder_on_path()
         try:
             module = importlib.import_module(module_name)
         except ImportError as error:
@@ -45,6 +64,13 @@ def resolve_scorer(name: str) -> ScorerFunction:
             raise MemgapError(f"'{name}' is not a function in module '{module_name}'")
         return function
     return SCORERS.get(name)
+
+
+def _current_folder_on_path() -> None:
+    # `python -m` puts the current folder first on sys.path; an installed console script does not.
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    importlib.invalidate_caches()  # a module written since the last import is found too
 
 
 def score_one(scorer: ScorerFunction, completion: str, record: Record) -> ScoreResult:
@@ -63,7 +89,9 @@ def score_one(scorer: ScorerFunction, completion: str, record: Record) -> ScoreR
     return normalised
 
 
-def _load_builtin_scorers() -> None:
-    # Imported lazily so that `memgap.evaluation` stays light; each module registers itself.
-    importlib.import_module("memgap.evaluation.reference_scorers")
-    importlib.import_module("memgap.domains.tenacious.scorer")
+def _load_plugin_scorers() -> None:
+    # Entry points are read, not imported: a plug-in's module loads only when its scorer is asked for.
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        SCORERS.add_lazy(entry.name, entry.value)

@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from memgap.report import plots
-from memgap.report.artifacts import load_audit
+from memgap.report import plots, sections
+from memgap.report.artifacts import RunArtifacts, load_audit
+from memgap.report.blocks import HOLDOUT_NAMES, figure, metric_title, note, section, table
 from memgap.report.formatting import interval, is_number, p_value, signed
 from memgap.report.render import verdict_view, write_documents
-from memgap.report.sections import HOLDOUT_NAMES, figure, key_values, metric_title, note, section, table
 
 FILES_DIR = "compare_files"
 
@@ -45,15 +45,10 @@ def compare_context(names: list[str], audits: list[dict[str, Any]]) -> dict[str,
         "key_table": lifts_table(names, audits),
         "sections": [
             lifts_figures(names, audits),
-            side_by_side("families", "Family concentration", names, [a.get("families") for a in audits],
-                         skip=("sentence", "summary", "sizes")),
-            side_by_side("gradients", "Training pressure (gradient norms)", names, [a.get("gradients") for a in audits],
-                         skip=("sentence", "summary")),
-            side_by_side("updates", "Realised update", names, [a.get("updates") for a in audits],
-                         skip=("sentence", "summary")),
+            *[side_by_side(names, [build(RunArtifacts(run_dir=Path("."), audit=audit)) for audit in audits],
+                           [isinstance(audit.get(key), dict) for audit in audits])
+              for build, key in SIDE_BY_SIDE],
             probes_side_by_side(names, audits),
-            side_by_side("training", "Training", names, [a.get("training") for a in audits], skip=("log_history",)),
-            side_by_side("split", "Split and leakage", names, [a.get("split") for a in audits]),
         ],
     }
 
@@ -96,18 +91,41 @@ def lifts_figures(names: list[str], audits: list[dict[str, Any]]) -> dict:
     return section("lifts", "Lifts", blocks or [note("Neither audit holds lifts.")])
 
 
-def side_by_side(identifier: str, title: str, names: list[str], parts: list[Any], *, skip: tuple[str, ...] = ()) -> dict:
-    """The scalar entries of one audit section of both runs in one table (keys in first-seen order)."""
-    values = [dict(key_values(part, skip=skip)) if isinstance(part, dict) else {} for part in parts]
-    keys = list(dict.fromkeys(key for value in values for key in value))
-    if not keys:
+# The report's own section builders, run on each audit alone (no run-folder files), set side by side.
+SIDE_BY_SIDE = ((sections.data_section, "families"), (sections.gradients_section, "gradients"),
+                (sections.updates_section, "updates"), (sections.training_section, "training"),
+                (sections.split_section, "split"))
+
+
+def side_by_side(names: list[str], built: list[dict], present: list[bool]) -> dict:
+    """One report section of both runs in one place, in the report's words.
+
+    Two-column tables (a figure per named row) are joined by row name into one column per run;
+    wider tables get a first column naming the run. Figures and notes are left to each run's report.
+    """
+    identifier, title = built[0]["id"], built[0]["title"]
+    missing = [name for name, here in zip(names, present) if not here]
+    if len(missing) == len(names):
         return section(identifier, title, [note(f"Neither audit holds a {title.lower()} section.")])
-    missing = [name for name, part in zip(names, parts) if not isinstance(part, dict)]
-    rows = [[key, *[value.get(key, "—") for value in values]] for key in keys]
-    return section(identifier, title, [
-        note(f"Not in the audit of {', '.join(missing)}.") if missing else None,
-        table(["", *names], rows),
-    ])
+    tables: dict[str, dict[str, list]] = {}
+    for run, built_section in enumerate(built):
+        for block in built_section["blocks"]:
+            if block["kind"] == "table":
+                tables.setdefault(block["header"][0] if block["header"] else "", {}).setdefault("runs", []).append(
+                    (run, block))
+    blocks: list[dict | None] = [note(f"Not in the audit of {', '.join(missing)}.") if missing else None]
+    for name, entry in tables.items():
+        runs = entry["runs"]
+        if all(len(block["header"]) == 2 for _, block in runs):
+            values = [{} for _ in names]
+            for run, block in runs:
+                values[run].update({row[0]: row[1] for row in block["rows"]})
+            keys = list(dict.fromkeys(key for value in values for key in value))
+            blocks.append(table([name, *names], [[key, *[value.get(key, "—") for value in values]] for key in keys]))
+        else:
+            header = runs[0][1]["header"]
+            blocks.append(table(["run", *header], [[names[run], *row] for run, block in runs for row in block["rows"]]))
+    return section(identifier, title, blocks)
 
 
 def probes_side_by_side(names: list[str], audits: list[dict[str, Any]]) -> dict:

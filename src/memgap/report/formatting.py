@@ -1,4 +1,7 @@
-"""Numbers and text as the report prints them, and escaping for Markdown and HTML.
+"""Numbers and text as the report and the verdict print them, and escaping for Markdown and HTML.
+
+The one home of number formatting: the verdict's sentences and the report's tables call the same
+functions, so a lift reads the same in audit.json's claim and in report.html.
 
 HTML escaping is Jinja2's autoescape plus markupsafe for the pieces built here (highlighted
 generations). Markdown has no autoescape, so every value printed into report.md passes through
@@ -81,9 +84,69 @@ def has_interval(s: Any) -> bool:
 
 
 def interval(s: dict | None) -> str:
+    """'-0.12 to +0.30'; 'undefined' for an estimate whose interval does not exist (see `undefined_reason`)."""
     if not has_interval(s):
-        return "—"
+        return "undefined" if isinstance(s, dict) and is_number(s.get("delta")) else "—"
     return f"{signed(s['ci_low'])} to {signed(s['ci_high'])}"
+
+
+def undefined_reason(s: Any) -> str | None:
+    """Why an estimate's interval or p-value is undefined, in words (None when both are defined).
+
+    The statistics record the reason in the estimate's `note`; an older audit without one gets a
+    generic sentence, so that no undefined figure is ever printed without a why.
+    """
+    if not isinstance(s, dict) or not is_number(s.get("delta")):
+        return None
+    if has_interval(s) and is_number(s.get("p_value")):
+        return None
+    if s.get("note"):
+        return str(s["note"])
+    families = s.get("n_families")
+    return (f"too few families ({families}) for this interval" if isinstance(families, int)
+            else "too few families for this interval")
+
+
+def is_pooled(s: Any) -> bool:
+    """Whether an estimate was pooled over several seeds (`memgap run --seeds`) rather than one run's."""
+    return isinstance(s, dict) and str(s.get("method", "")).startswith("pooled over ")
+
+
+def estimate_line(s: dict, *, alpha: float = 0.05) -> str:
+    """One estimate on one line for a console or a caption: lift, interval, p-value, sizes, and why a figure is missing.
+
+    '+0.120  95 % CI undefined, p=0.06  n=12 items / 4 families  (with 5 or fewer families no ...)'
+    """
+    level = f"{(1 - alpha) * 100:g} %"
+    text = f"{signed(s.get('delta')):>7s}  {level} CI {interval(s)}, p={p_value(s.get('p_value'))}"
+    if s.get("n") is not None:
+        text += f"  n={s['n']} items"
+        if s.get("n_families") is not None:
+            text += f" / {s['n_families']} families"
+    if is_pooled(s):
+        text += "  [pooled over seeds]"
+    reason = undefined_reason(s)
+    return text + (f"  ({reason})" if reason else "")
+
+
+def figure_notes(audit: dict) -> list[str]:
+    """Sentences a table of lifts needs beneath it: pooled figures, and why any figure is undefined (each once)."""
+    estimates = [s for lifts in (audit.get("lifts") or {}).values() if isinstance(lifts, dict)
+                 for s in (lifts.get("seen"), lifts.get("unseen"))]
+    estimates += list((audit.get("gap") or {}).values())
+    notes: list[str] = []
+    pooled = [s for s in estimates if is_pooled(s)]
+    if pooled:
+        seeds = audit.get("seeds") or []
+        notes.append(f"Lifts and gap are pooled over {len(seeds) or 'several'} seeds (memgap run --seeds): "
+                     "the mean of the seeds' figures with a conservative interval.")
+    for s in estimates:
+        reason = undefined_reason(s)
+        if reason:
+            sentence = f"Undefined interval or p-value: {reason}."
+            if sentence not in notes:
+                notes.append(sentence)
+    return notes
 
 
 def p_value(p: Any) -> str:
@@ -100,6 +163,32 @@ def points_interval(s: Any) -> str:
         return "—"
     low, high = (round(100 * s[key], 1) + 0.0 for key in ("ci_low", "ci_high"))  # + 0.0: no "-0.0"
     return f"{low:+.1f} to {high:+.1f} pts (p {p_value(s.get('p_value'))})"
+
+
+def p_text(p: float) -> str:
+    """A p-value in a sentence: 'p = 0.03', 'p < 0.0001'."""
+    text = p_value(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def plain(x: float) -> str:
+    """A setting as written ('0.05', '0.5'): the shortest form that round-trips."""
+    return f"{x:g}"
+
+
+def percent_number(x: float) -> str:
+    """A number already in percent, whole when it is nearly whole ('95'), else to a tenth ('97.5')."""
+    return f"{x:.0f}" if abs(x - round(x)) < 0.05 else f"{x:.1f}"
+
+
+def points(rate: float) -> str:
+    """A difference of two rates (fractions) in percentage points, in words: '27 percentage points'."""
+    return f"{rate * 100:.0f} percentage points" if abs(rate) >= 0.01 else f"{rate * 100:.1f} percentage points"
+
+
+def signed_points(rate: float) -> str:
+    """`points` with its sign: '+27 percentage points'."""
+    return ("+" if rate >= 0 else "-") + points(abs(rate))
 
 
 def percent(rate: Any) -> str:
@@ -155,3 +244,10 @@ def highlight_md(text: str, spans: Sequence[Any]) -> MarkdownText:
         out.append("\n".join(lines))
     body = "".join(out) or " "
     return MarkdownText("\n".join("> " + line for line in body.split("\n")))
+
+
+def seconds(x: Any) -> str | None:
+    """A duration in seconds, to a tenth below a minute and whole seconds above; None where not recorded."""
+    if not is_number(x):
+        return None
+    return f"{x:,.1f}" if x < 60 else f"{x:,.0f}"

@@ -15,7 +15,7 @@ from typing import Any
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 HOLDOUT_COLOURS = {"seen": "#d9822b", "unseen": "#2b7bb9"}
 GROUP_COLOURS = {"attention": "#2b7bb9", "mlp": "#d9822b"}
@@ -143,10 +143,13 @@ def gradient_heatmap(rows: Sequence[dict]) -> bytes | None:
     if not rows:
         return None
     layers, modules, shares = gradient_shares(rows)
-    fig = _new_figure(max(4.0, 0.6 * len(modules) + 1.8), max(2.2, 0.22 * len(layers) + 1.2))
+    # Full module names (GPT-2's "attn.c_proj" as much as "q_proj"): the figure grows with the longest
+    # name and constrained layout leaves room for the rotated labels, so none is cut off.
+    longest = max(len(m) for m in modules)
+    fig = _new_figure(max(4.6, 0.62 * len(modules) + 2.2), max(2.4, 0.22 * len(layers) + 1.0 + 0.055 * longest))
     ax = fig.subplots()
     image = ax.imshow(shares, aspect="auto", cmap="viridis", origin="lower", interpolation="nearest")
-    ax.set_xticks(range(len(modules)), [_short(m, 12) for m in modules], rotation=30, ha="right")
+    ax.set_xticks(range(len(modules)), modules, rotation=35, ha="right", rotation_mode="anchor")
     step = max(1, len(layers) // 12)
     ax.set_yticks(range(0, len(layers), step), [str(layers[i]) for i in range(0, len(layers), step)])
     ax.set_ylabel("layer")
@@ -185,19 +188,19 @@ def update_norms_figure(rows: Sequence[dict]) -> bytes | None:
     if not rows:
         return None
     modules = sorted({r["module"] for r in rows}, key=lambda m: (_MODULE_ORDER.get(m, 99), m))
-    fig = _new_figure(6.4, 2.5)
+    fig = _new_figure(7.4, 2.5)
     left, right = fig.subplots(1, 2)
     for module in modules:
         mine = sorted((r for r in rows if r["module"] == module), key=lambda r: r["layer"])
         layers = [r["layer"] for r in mine]
-        left.plot(layers, [r["relative_norm"] for r in mine], marker="o", markersize=3, linewidth=1.2, label=_short(module, 12))
+        left.plot(layers, [r["relative_norm"] for r in mine], marker="o", markersize=3, linewidth=1.2, label=module)
         right.plot(layers, [r["effective_rank"] for r in mine], marker="o", markersize=3, linewidth=1.2)
     left.set_title("‖ΔW‖ / ‖W‖")
     right.set_title("effective rank of ΔW")
     for ax in (left, right):
         ax.set_xlabel("layer")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    left.legend(fontsize=6, frameon=False, ncol=2)
+    fig.legend(*left.get_legend_handles_labels(), loc="outside right upper", fontsize=7, frameon=False)
     return _png(fig)
 
 
@@ -224,20 +227,31 @@ def loss_curve(log_history: Sequence[dict]) -> bytes | None:
 
 @_styled
 def family_sizes_figure(sizes: Sequence[int]) -> bytes | None:
-    """How many families have each size (rows per family)."""
-    sizes = [int(s) for s in sizes if _finite(s) and s > 0]
+    """Rows per family against the family's rank (largest first), on log scales: a rank plot.
+
+    A histogram of sizes is mostly empty when a few families are large; the rank plot shows at once
+    how steeply the largest families dominate. The dashed line marks the largest 10 % of families.
+    """
+    sizes = sorted((int(s) for s in sizes if _finite(s) and s > 0), reverse=True)
     if not sizes:
         return None
-    counts: dict[int, int] = defaultdict(int)
-    for size in sizes:
-        counts[size] += 1
-    fig = _new_figure(5.2, 2.3)
+    fig = _new_figure(6.2, 2.5)
     ax = fig.subplots()
-    xs = sorted(counts)
-    ax.bar(xs, [counts[x] for x in xs], color="#2b7bb9", width=0.8)
-    ax.set_xlabel("rows per family")
-    ax.set_ylabel("families")
-    ax.set_title(f"family sizes ({len(sizes)} families, {sum(sizes)} rows)")
+    ranks = range(1, len(sizes) + 1)
+    ax.plot(list(ranks), sizes, marker="o", markersize=3, linewidth=1.2, color="#2b7bb9")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    # Ticks at 1-2-5 steps plus the ends, as plain numbers (the default log labels are mathtext, off here).
+    ax.set_xticks(_one_two_five(1, len(sizes)), [f"{v:g}" for v in _one_two_five(1, len(sizes))])
+    ax.set_yticks(_one_two_five(sizes[-1], sizes[0]), [f"{v:g}" for v in _one_two_five(sizes[-1], sizes[0])])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    top = max(1, math.ceil(0.1 * len(sizes)))
+    ax.axvline(top + 0.5, color="#999999", linestyle="--", linewidth=0.8)
+    share = sum(sizes[:top]) / sum(sizes)
+    ax.set_xlabel("family rank (1 = largest); dashed: the largest 10 % of families")
+    ax.set_ylabel("rows in the family")
+    ax.set_title(f"family sizes: {len(sizes)} families, {sum(sizes)} rows; largest 10 % hold {100 * share:.0f} % of rows")
     return _png(fig)
 
 
@@ -291,6 +305,19 @@ def compare_lifts_figure(runs: Sequence[tuple[str, dict]], metric: str, title: s
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
     return _png(fig)
+
+
+def _one_two_five(low: float, high: float) -> list[float]:
+    """1, 2, 5, 10, 20, 50, ... between `low` and `high`, and both ends."""
+    values: set[float] = set()
+    decade = 10 ** math.floor(math.log10(max(low, 1e-12)))
+    while decade <= high:
+        values.update(step * decade for step in (1, 2, 5) if low <= step * decade <= high)
+        decade *= 10
+    for end in (float(low), float(high)):  # an end only where it does not crowd a round tick
+        if all(abs(math.log10(end / value)) > 0.15 for value in values):
+            values.add(end)
+    return sorted(values)
 
 
 def _short(text: str, limit: int) -> str:

@@ -1,7 +1,8 @@
 """Rendering a run folder's saved artefacts into report.md and report.html, without recomputing.
 
-`render_report(run_dir)` reads audit.json (validated) and the optional artefacts, builds one list
-of sections (tables, figures, examples, notes) and renders it twice: report.html, a single file with
+`render_report(run_dir)` reads audit.json (validated) and the optional artefacts, builds the first
+screen (verdict, lifts figure, next actions: actions.py) and one list of sections (sections.py,
+evidence.py) and renders them twice: report.html, a single file with
 images as base64 data URIs, inline CSS and no script; and report.md, with its images as PNG files
 in `report_files/` next to it. A part whose data are missing is replaced by a one-line note.
 """
@@ -9,25 +10,20 @@ from __future__ import annotations
 
 import base64
 import functools
+import os
 from pathlib import Path
 from typing import Any
-
-import os
 
 from markupsafe import Markup
 
 from memgap.atomic import write_bytes_atomic
 
-from memgap.report import sections
+from memgap.report import plots, sections
+from memgap.report.actions import next_actions
 from memgap.report.artifacts import RunArtifacts, load_run
-from memgap.report.formatting import MarkdownText, interval, md_cell, md_escape, number, p_value, signed
+from memgap.report.blocks import LABEL_STYLES, actions_block, figure, metric_title
+from memgap.report.formatting import MarkdownText, md_cell, md_escape
 
-LABEL_STYLES = {
-    "generalizes": ("Generalizes", "good"),
-    "memorizes-families": ("Memorizes families", "bad"),
-    "no-lift": ("No lift", "neutral"),
-    "inconclusive": ("Inconclusive", "warn"),
-}
 FILES_DIR = "report_files"
 CODE_FENCE = "`" * 3
 
@@ -40,51 +36,34 @@ def render_report(run_dir: str | os.PathLike[str]) -> dict[str, Path]:
 
 
 def report_context(run: RunArtifacts) -> dict[str, Any]:
-    """Everything the report templates print, built from a run's artefacts."""
+    """Everything the report templates print, built from a run's artefacts.
+
+    The first screen holds the verdict, the lifts figure and the next actions; then the sections
+    (sections.SECTION_BUILDERS) and, collapsed, each section's full figures.
+    """
     audit = run.audit
+    titles = {metric: metric_title(metric, audit) for metric in audit.get("lifts") or {}}
+    lifts = figure("lifts", plots.lifts_figure(audit.get("lifts") or {}, titles, audit.get("gap")),
+                   "Lifts with confidence intervals on seen and unseen families",
+                   "Points: lift; bars: family-clustered confidence interval; grey: the gap (seen minus unseen).")
+    body = sections.all_sections(run)
     return {
         "title": "memgap audit",
         "facts": _header_facts(audit),
         "verdict": verdict_view(audit.get("verdict") or {}),
-        "key_table": key_figures_table(audit),
-        "sections": sections.all_sections(run),
+        "lifts_figure": lifts,
+        "actions": actions_block(next_actions(audit), {section["id"]: section["title"] for section in body}),
+        "sections": body,
     }
 
 
 def verdict_view(verdict: dict[str, Any]) -> dict[str, Any]:
+    """The verdict as the templates print it: label, its title and colour, the claim, reasons, what would settle it."""
     label = verdict.get("label", "inconclusive")
     title, tone = LABEL_STYLES.get(label, (label, "neutral"))
     return {"label": label, "title": title, "tone": tone, "claim": verdict.get("claim", ""),
             "reasons": list(verdict.get("reasons") or []), "to_settle": verdict.get("to_settle"),
             "primary_metric": verdict.get("primary_metric")}
-
-
-def key_figures_table(audit: dict[str, Any]) -> dict[str, Any]:
-    """Base, adapter, lift, family-clustered CI and p per metric and hold-out, then the gap and the ratio."""
-    rows = []
-    metrics = audit.get("metrics") or {}
-    primary = (audit.get("verdict") or {}).get("primary_metric")
-    ordered = sorted(audit.get("lifts") or {}, key=lambda m: (m != primary, m))
-    for metric in ordered:
-        lifts = audit["lifts"][metric]
-        for holdout in ("seen", "unseen"):
-            s = lifts.get(holdout) or {}
-            means = (metrics.get(metric) or {}).get(holdout) or {}
-            rows.append([sections.metric_title(metric, audit), sections.HOLDOUT_NAMES[holdout], number(means.get("base")),
-                         number(means.get("adapter")), signed(s.get("delta")), interval(s), p_value(s.get("p_value")),
-                         number(s.get("n")), number(s.get("n_families"))])
-        gap = (audit.get("gap") or {}).get(metric)
-        if isinstance(gap, dict):
-            rows.append([sections.metric_title(metric, audit), "gap (seen − unseen)", "", "", signed(gap.get("delta")),
-                         interval(gap), p_value(gap.get("p_value")), "", ""])
-        ratio = (audit.get("generalization_ratio") or {}).get(metric)
-        if isinstance(ratio, dict):
-            ratio_ci = "—" if ratio.get("ci_low") is None or ratio.get("ci_high") is None else \
-                f"{number(ratio['ci_low'])} to {number(ratio['ci_high'])}"
-            rows.append([sections.metric_title(metric, audit), "ratio (unseen / seen)", "", "", number(ratio.get("ratio")),
-                         ratio_ci, "", "", ""])
-    return {"header": ["metric", "hold-out", "base", "adapter", "lift", "CI (family-clustered)", "p", "items", "families"],
-            "rows": rows, "caption": None, "compact": False}
 
 
 def _header_facts(audit: dict[str, Any]) -> list[tuple[str, str]]:
@@ -130,7 +109,9 @@ def write_documents(out_dir: Path, stem: str, context: dict[str, Any], *, files_
     """Render `stem`.html.j2 and `stem`.md.j2 with `context`; Markdown images go to out_dir/files_dir."""
     html_env, md_env = environments()
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = [block for section in context["sections"] for block in section["blocks"] if block["kind"] == "figure"]
+    blocks = [context.get("lifts_figure")] + [block for section in context["sections"]
+                                              for block in (*section["blocks"], *section.get("appendix", ()))]
+    figures = [block for block in blocks if block is not None and block["kind"] == "figure"]
     image_dir = out_dir / files_dir
     if figures:
         image_dir.mkdir(exist_ok=True)

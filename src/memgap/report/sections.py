@@ -1,122 +1,117 @@
-"""The report's sections as plain data: titles and blocks (paragraphs, notes, tables, figures, examples).
+"""The report's sections, each designed for a reader: figures named in words with units, in reading order.
 
-Both templates (HTML and Markdown) print the same blocks, so the two documents cannot drift apart.
-Every section tolerates its data being absent: it then holds a one-line note saying what is missing.
+`SECTION_BUILDERS` is the list the report prints, in order; each builder takes the run's artefacts
+and returns one section (see blocks.py) whose body holds what matters and whose appendix holds the
+full figures under their audit.json keys. A new section is one function added to the list. Every
+section tolerates its data being absent: it then holds a one-line note saying what is missing.
 """
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from typing import Any
 
 from memgap.report import plots
 from memgap.report.artifacts import RunArtifacts
-from memgap.report.formatting import (
-    copied_pieces, highlight_html, highlight_md, interval, is_number, number, p_value, percent, points_interval,
+from memgap.report.blocks import (
+    HOLDOUT_NAMES, LABEL_STYLES, figure, metric_title, named_figures, note, paragraph, raw_table, safe_name, section,
+    sentences, table,
 )
+from memgap.report.evidence import examples_section, probes_section
+from memgap.report.formatting import figure_notes, interval, is_number, number, p_value, percent, seconds, signed
 
-HOLDOUT_NAMES = {"seen": "seen families", "unseen": "unseen families"}
-METRIC_TITLES = {"score": "score", "nll": "NLL reduction"}
-
-
-def metric_title(metric: str, audit: dict[str, Any]) -> str:
-    if metric == "score":
-        scorer = (audit.get("data") or {}).get("scorer")
-        return f"score ({scorer})" if scorer else "score"
-    return METRIC_TITLES.get(metric, metric)
-
-
-def paragraph(text: str) -> dict:
-    return {"kind": "paragraph", "text": text}
-
-
-def note(text: str) -> dict:
-    return {"kind": "note", "text": text}
-
-
-def table(header: list[str], rows: list[list[Any]], caption: str | None = None, *, compact: bool = False) -> dict:
-    """A table; `compact` ones (key/value lists) sit side by side in HTML."""
-    return {"kind": "table", "header": header, "rows": [[str(cell) for cell in row] for row in rows], "caption": caption,
-            "compact": compact}
-
-
-def figure(name: str, png: bytes | None, alt: str, caption: str | None = None) -> dict | None:
-    return None if png is None else {"kind": "figure", "name": name, "png": png, "alt": alt, "caption": caption}
-
-
-def section(identifier: str, title: str, blocks: list[dict | None]) -> dict:
-    return {"id": identifier, "title": title, "blocks": [block for block in blocks if block is not None]}
-
-
-def key_values(data: Any, *, skip: tuple[str, ...] = (), depth: int = 3) -> list[list[str]]:
-    """Scalar entries of a (nested) dict as [dotted key, value] rows; long lists and lists of objects are left out."""
-    rows: list[list[str]] = []
-
-    def walk(value: Any, prefix: str, level: int) -> None:
-        if isinstance(value, dict):
-            if level >= depth:
-                return
-            for key in value:
-                if key not in skip:
-                    walk(value[key], f"{prefix}.{key}" if prefix else str(key), level + 1)
-        elif isinstance(value, list):
-            if len(value) <= 12 and all(not isinstance(v, (dict, list)) for v in value):
-                rows.append([prefix, ", ".join(number(v) for v in value) or "(none)"])
-        elif not (isinstance(value, str) and len(value) > 200):
-            rows.append([prefix, number(value) if not isinstance(value, str) else value])
-
-    walk(data, "", 0)
-    return rows
-
-
-def kv_table(data: Any, title: str | None = None, *, skip: tuple[str, ...] = ()) -> dict | None:
-    rows = key_values(data, skip=skip)
-    return table([title or "", "value"], rows, compact=True) if rows else None
-
-
-def sentences(data: Any) -> list[dict]:
-    """Any 'sentence' or 'summary' strings a section carries, as paragraphs."""
-    if not isinstance(data, dict):
-        return []
-    return [paragraph(data[key]) for key in ("sentence", "summary") if isinstance(data.get(key), str) and data[key]]
+PARTS = (("train", "training"), ("seen_holdout", "seen-family hold-out"), ("unseen_holdout", "unseen-family hold-out"))
+BAND_NAMES = {"early": "early layers", "middle": "middle layers", "late": "late layers"}
+GROUP_NAMES = {"attention": "attention", "mlp": "MLP"}
 
 
 def all_sections(run: RunArtifacts) -> list[dict]:
+    """Every section of the report body, in reading order."""
+    return [built for build in SECTION_BUILDERS if (built := build(run)) is not None]
+
+
+def lifts_section(run: RunArtifacts) -> dict:
+    """The key table of lifts, gaps and ratios; item-level intervals in the appendix."""
     audit = run.audit
-    return [
-        lifts_section(audit), per_family_section(audit), data_section(audit), split_section(audit),
-        training_section(run), gradients_section(run), updates_section(run), probes_section(run),
-        examples_section(run), multi_seed_section(audit), power_section(audit), reproducibility_section(audit),
-    ]
-
-
-def lifts_section(audit: dict) -> dict:
-    titles = {metric: metric_title(metric, audit) for metric in audit.get("lifts") or {}}
-    blocks: list[dict | None] = [
-        paragraph("Lift is how much better the adapter does than the base model: adapter minus base for the score, "
-                  "base minus adapter for the NLL of the reference completion. 'Seen families' are held-out members "
-                  "of families the adapter trained on; 'unseen families' were held out whole. The gap is the seen "
-                  "lift minus the unseen lift: what the adapter gained only on families it saw."),
-        figure("lifts", plots.lifts_figure(audit.get("lifts") or {}, titles, audit.get("gap")),
-               "Lifts with confidence intervals on seen and unseen families",
-               "Points: lift; bars: family-clustered confidence interval; grey: the gap."),
-    ]
     rows = []
     for metric, lifts in (audit.get("lifts") or {}).items():
         for holdout in ("seen", "unseen"):
             s = lifts.get(holdout) or {}
             item = s.get("item_level") or {}
             if item:
-                rows.append([titles[metric], HOLDOUT_NAMES[holdout], f"{interval(s)} (p {p_value(s.get('p_value'))})",
+                rows.append([metric_title(metric, audit), HOLDOUT_NAMES[holdout], f"{interval(s)} (p {p_value(s.get('p_value'))})",
                              f"{interval(item)} (p {p_value(item.get('p_value'))})"])
-    if rows:
-        blocks.append(table(["metric", "hold-out", "family-clustered CI", "item-level CI"], rows,
-                            "Item-level intervals treat siblings as independent and are too narrow when families "
-                            "share augmentations; the verdict uses the family-clustered ones."))
-    return section("lifts", "Lifts", blocks)
+    return section("lifts", "Lifts", [
+        paragraph("Lift is how much better the adapter does than the base model: adapter minus base for the score, "
+                  "base minus adapter for the NLL of the reference completion. 'Seen families' are held-out members "
+                  "of families the adapter trained on; 'unseen families' were held out whole. The gap is the seen "
+                  "lift minus the unseen lift: what the adapter gained only on families it saw."),
+        paragraph(protocol_sentence(audit)),
+        key_figures_table(audit),
+    ], appendix=[
+        table(["metric", "hold-out", "family-clustered CI", "item-level CI"], rows,
+              "Item-level intervals treat siblings as independent and are too narrow when families "
+              "share augmentations; the verdict uses the family-clustered ones.") if rows else None,
+    ])
 
 
-def per_family_section(audit: dict) -> dict:
+def key_figures_table(audit: dict[str, Any]) -> dict:
+    """Base, adapter, lift, family-clustered CI and p per metric and hold-out, then the gap and the ratio."""
+    rows = []
+    metrics = audit.get("metrics") or {}
+    primary = (audit.get("verdict") or {}).get("primary_metric")
+    for metric in sorted(audit.get("lifts") or {}, key=lambda m: (m != primary, m)):
+        title = metric_title(metric, audit)
+        for holdout in ("seen", "unseen"):
+            s = audit["lifts"][metric].get(holdout) or {}
+            means = (metrics.get(metric) or {}).get(holdout) or {}
+            rows.append([title, HOLDOUT_NAMES[holdout], number(means.get("base")), number(means.get("adapter")),
+                         signed(s.get("delta")), interval(s), p_value(s.get("p_value")), number(s.get("n")),
+                         number(s.get("n_families"))])
+        gap = (audit.get("gap") or {}).get(metric)
+        if isinstance(gap, dict):
+            rows.append([title, "gap (seen − unseen)", "", "", signed(gap.get("delta")), interval(gap),
+                         p_value(gap.get("p_value")), "", ""])
+        ratio = (audit.get("generalization_ratio") or {}).get(metric)
+        if isinstance(ratio, dict):
+            ratio_ci = "—" if not (is_number(ratio.get("ci_low")) and is_number(ratio.get("ci_high"))) else \
+                f"{number(ratio['ci_low'])} to {number(ratio['ci_high'])}"
+            rows.append([title, "ratio (unseen / seen)", "", "", number(ratio.get("ratio")), ratio_ci, "", "", ""])
+    return table(["metric", "hold-out", "base", "adapter", "lift", "CI (family-clustered)", "p", "items", "families"], rows,
+                 " ".join(figure_notes(audit)) or None)
+
+
+def protocol_sentence(audit: dict) -> str:
+    """Which protocol made the figures, in one sentence for the report."""
+    if audit.get("protocol") == "observational":
+        return ("Protocol: observational. The evaluation rows were partitioned after the fact into those with a "
+                "training sibling ('seen') and those without ('unseen'); nothing assigned families to the parts at "
+                "random, so the gap can also reflect differences between the parts (see 'Comparability of the parts').")
+    return ("Protocol: randomized nested hold-out. Families were assigned at random to the unseen hold-out, and "
+            "one member of each training family to the seen hold-out, so the two parts differ only by chance.")
+
+
+def comparability_section(run: RunArtifacts) -> dict | None:
+    """The base model on each part of an observational partition, and the test of their difference.
+
+    None (no section) for the randomized protocol, whose parts are comparable by construction.
+    """
+    audit = run.audit
+    comparability = audit.get("comparability")
+    if not isinstance(comparability, dict):
+        return None
+    rows = [[metric_title(metric, audit), number(entry.get("seen")), number(entry.get("unseen")),
+             f"{interval(entry['difference'])} (p {p_value(entry['difference'].get('p_value'))})"]
+            for metric, entry in (comparability.get("base") or {}).items()]
+    return section("comparability", "Comparability of the parts", [
+        paragraph(comparability.get("sentence", "")),
+        table(["base-model metric", "with sibling", "without sibling", "difference, family-clustered CI"], rows)
+        if rows else note("No base-model figures on the parts."),
+    ])
+
+
+def per_family_section(run: RunArtifacts) -> dict:
+    """Each family's lift, one figure per metric (the primary metric first)."""
+    audit = run.audit
     per_family = audit.get("per_family")
     if not isinstance(per_family, dict) or not per_family:
         return section("per-family", "Per-family lifts", [note("No per-family lifts in this audit.")])
@@ -124,19 +119,39 @@ def per_family_section(audit: dict) -> dict:
     blocks = []
     for metric in sorted(per_family, key=lambda m: (m != primary, m)):
         png = plots.per_family_figure(per_family[metric] or [], f"{metric_title(metric, audit)}: lift per family")
-        blocks.append(figure(f"per_family_{_safe_name(metric)}", png, f"Lift per family, {metric}") or
+        blocks.append(figure(f"per_family_{safe_name(metric)}", png, f"Lift per family, {metric}") or
                       note(f"No per-family {metric} lifts to draw."))
     return section("per-family", "Per-family lifts", blocks)
 
 
-def data_section(audit: dict) -> dict:
-    families = audit.get("families") or {}
+def data_section(run: RunArtifacts) -> dict:
+    """The data set, how concentrated its families are, and a rank plot of family sizes."""
+    audit = run.audit
+    data, families = audit.get("data") or {}, audit.get("families") or {}
+    size = families.get("size") if isinstance(families.get("size"), dict) else {}
+    effective = families.get("effective_families") if isinstance(families.get("effective_families"), dict) else {}
+    sizes = family_sizes(families)
+    histogram = size.get("histogram") if isinstance(size.get("histogram"), dict) else {}
     return section("data", "Data and families", [
-        kv_table(audit.get("data") or {}, "The data set"),
         *sentences(families),
-        kv_table(families, "Family concentration", skip=("sentence", "summary", "sizes")),
-        figure("family_sizes", plots.family_sizes_figure(family_sizes(families)), "Histogram of family sizes")
+        named_figures("The data set", [
+            ("file", data.get("path")), ("rows", _n(data.get("rows"))), ("families", _n(data.get("families"))),
+            ("family labels", data.get("family_source")), ("scorer", data.get("scorer"))]),
+        named_figures("How concentrated the families are", [
+            ("largest family, rows", _n(size.get("max", max(sizes) if sizes else None))),
+            ("median family, rows", _n(size.get("median"))),
+            ("rows in the largest 10 % of families", _pct(families.get("largest_10pct_share"))),
+            ("effective number of families (inverse Simpson)", _n(effective.get("inverse_simpson"))),
+            ("families of one row", _n(families.get("singletons"))),
+        ]),
+        figure("family_sizes", plots.family_sizes_figure(sizes), "Family sizes by rank, log scale",
+               "Each point is a family, largest first; a steep left end means a few families hold most rows.")
         or note("No family sizes recorded."),
+    ], appendix=[
+        table(["family size, rows", "families"], [[label, number(count)] for label, count in
+                                                  sorted(histogram.items(), key=lambda item: _bucket_start(item[0]))])
+        if histogram else None,
+        raw_table(families, "Family concentration", skip=("sentence", "summary", "sizes")),
     ])
 
 
@@ -146,36 +161,89 @@ def family_sizes(families: dict) -> list[int]:
     return [s for s in sizes if is_number(s)] if isinstance(sizes, list) else []
 
 
-def split_section(audit: dict) -> dict:
-    split = audit.get("split") or {}
-    rows = [[name.replace("_", " "), number((split.get(name) or {}).get("rows")), number((split.get(name) or {}).get("families"))]
-            for name in ("train", "seen_holdout", "unseen_holdout") if isinstance(split.get(name), dict)]
+def _bucket_start(label: str) -> float:
+    """'17-32' -> 17, '129+' -> 129: histogram buckets in numeric order, not text order."""
+    head = str(label).split("-")[0].rstrip("+")
+    return float(head) if head.replace(".", "", 1).isdigit() else float("inf")
+
+
+def split_section(run: RunArtifacts) -> dict:
+    """Rows and families per part of the split, and each hold-out's overlap with training."""
+    split = run.audit.get("split") or {}
+    sizes = [[name, number((split.get(key) or {}).get("rows")), number((split.get(key) or {}).get("families"))]
+             for key, name in PARTS if isinstance(split.get(key), dict)]
+    leakage = split.get("leakage") if isinstance(split.get("leakage"), dict) else None
+    rows = []
+    for key, name in PARTS[1:]:
+        report = (leakage or {}).get(key)
+        if isinstance(report, dict):
+            nearest = report.get("nearest_train_similarity") or {}
+            rows.append([name, _count_share(report, "eval_rows_with_train_sibling"),
+                         _count_share(report, "eval_rows_with_13gram_overlap"),
+                         _count_share(report, "eval_rows_above_similarity"),
+                         number(nearest.get("max") if isinstance(nearest, dict) else None)])
+    threshold = next((number(r.get("similarity_threshold")) for r in (leakage or {}).values()
+                      if isinstance(r, dict) and r.get("similarity_threshold") is not None), "—")
     return section("split", "Split and leakage", [
-        table(["part", "rows", "families"], rows) if rows else note("No split sizes recorded."),
-        kv_table(split.get("leakage"), "Leakage between training data and hold-outs")
-        if isinstance(split.get("leakage"), dict) else note("No leakage audit recorded."),
-    ])
+        table(["part", "rows", "families"], sizes) if sizes else note("No split sizes recorded."),
+        table(["hold-out", "rows with a training sibling", "rows sharing a 13-word span with training",
+               f"rows above similarity {threshold}", "highest similarity to a training row"], rows,
+              "Seen-family rows have training siblings by design; an unseen-family row should have none, and no "
+              "hold-out row should repeat 13 words of training text.")
+        if rows else note("No leakage audit recorded."),
+    ], appendix=[raw_table(leakage, "Leakage", skip=("worst_offenders",))])
+
+
+def _count_share(report: dict, key: str) -> str:
+    count, share = report.get(f"{key}_count"), report.get(key)
+    if not is_number(count):
+        return percent(share)
+    return f"{number(count)} ({percent(share)})" if is_number(share) else number(count)
 
 
 def training_section(run: RunArtifacts) -> dict:
+    """The training run in figures (steps, time, loss, curves where recorded) and the loss curve."""
     training = run.audit.get("training")
-    blocks: list[dict | None] = [kv_table(training, skip=("log_history",)) if isinstance(training, dict)
-                                 else note("No training summary in this audit.")]
+    curves = training.get("curves") if isinstance(training, dict) and isinstance(training.get("curves"), dict) else {}
+    blocks: list[dict | None] = [named_figures("The training run", [
+        ("optimizer steps", _n(training.get("steps"))), ("epochs", _n(training.get("epochs"))),
+        ("time, seconds", seconds(training.get("seconds"))), ("throughput, tokens per second", _n(training.get("tokens_per_s"))),
+        ("training loss, first logged", _n(training.get("train_loss_first"))),
+        ("training loss, last logged", _n(training.get("train_loss_last"))),
+        ("rows cut at the token limit", _n(training.get("truncated_rows"))),
+        ("best step on held-out data", _n(curves.get("best_step"))),
+        ("step where the seen-unseen gap opens", _n(curves.get("onset_step"))),
+    ]) if isinstance(training, dict) else note("No training summary in this audit.")]
     png = plots.loss_curve(run.log_history) if run.log_history else None
     blocks.append(figure("loss", png, "Training loss by step") or
                   note(run.notes.get("training/log_history.json", "The training log holds no losses.")))
-    return section("training", "Training", blocks)
-
-
-def summary_blocks(summary, missing: str) -> list[dict | None]:
-    """A summary's sentences and its figures as a table, or a note saying it is missing."""
-    if not isinstance(summary, dict):
-        return [note(missing)]
-    return [*sentences(summary), kv_table(summary, skip=("sentence", "summary"))]
+    return section("training", "Training", blocks,
+                   appendix=[raw_table(training, "Training", skip=("log_history", "curves"))])
 
 
 def gradients_section(run: RunArtifacts) -> dict:
-    blocks = summary_blocks(run.audit.get("gradients"), "No gradient summary in this audit.")
+    """Where training pressure went: shares of squared gradient norm by group, layer band and phase."""
+    gradients = run.audit.get("gradients")
+    blocks: list[dict | None] = []
+    if isinstance(gradients, dict):
+        blocks += sentences(gradients)
+        rows = [[f"{GROUP_NAMES.get(group, group)} (all layers)", percent(share)]
+                for group, share in (gradients.get("by_group") or {}).items()]
+        bands = gradients.get("by_layer_band") or {}
+        for band in sorted(bands, key=lambda name: (list(BAND_NAMES).index(name) if name in BAND_NAMES else 9, name)):
+            value = bands[band]
+            if isinstance(value, dict):
+                layers = value.get("layers")
+                span = "" if not (isinstance(layers, list) and layers) else \
+                    f", layer {layers[0]}" if layers[0] == layers[-1] else f", layers {layers[0]}–{layers[-1]}"
+                rows.append([f"{BAND_NAMES.get(band, band)}{span}", percent(value.get("share"))])
+        for phase, value in (gradients.get("over_training") or {}).items():
+            if isinstance(value, dict) and isinstance(value.get("steps"), list) and value["steps"]:
+                shares = ", ".join(f"{GROUP_NAMES.get(g, g)} {percent(s)}" for g, s in (value.get("by_group") or {}).items())
+                rows.append([f"steps {value['steps'][0]}–{value['steps'][-1]} ({phase})", shares])
+        blocks.append(table(["where", "share of squared gradient norm"], rows) if rows else None)
+    else:
+        blocks.append(note("No gradient summary in this audit."))
     if run.gradnorms:
         blocks.append(figure("gradient_heatmap", plots.gradient_heatmap(run.gradnorms),
                              "Share of squared gradient norm per layer and module",
@@ -184,161 +252,117 @@ def gradients_section(run: RunArtifacts) -> dict:
                              "Attention versus MLP share of the squared gradient norm at each step"))
     else:
         blocks.append(note(run.notes.get("training/gradnorms.csv", "No gradient norms recorded.")))
-    return section("gradients", "Training pressure (gradient norms)", blocks)
+    return section("gradients", "Training pressure (gradient norms)", blocks,
+                   appendix=[raw_table(gradients, "Gradient norms", skip=("sentence", "summary"))])
 
 
 def updates_section(run: RunArtifacts) -> dict:
-    blocks = summary_blocks(run.audit.get("updates"), "No update summary in this audit.")
+    """The realised update ΔW per module: its size relative to W and its effective rank."""
+    updates = run.audit.get("updates")
+    blocks: list[dict | None] = []
+    if isinstance(updates, dict):
+        largest = updates.get("largest") if isinstance(updates.get("largest"), dict) else {}
+        where = f"{largest.get('module')}, layer {largest.get('layer')}" if largest else None
+        blocks += [*sentences(updates), named_figures("The realised update ΔW = BA", [
+            ("modules adapted", _n(updates.get("modules"))), ("largest relative update", where),
+            ("its ‖ΔW‖ / ‖W‖", _n(largest.get("relative_norm"))),
+            ("median ‖ΔW‖ / ‖W‖ over modules", _n(updates.get("relative_norm_median"))),
+            ("median effective rank", _n(updates.get("effective_rank_median"))),
+            *[(f"share of ‖ΔW‖² in {GROUP_NAMES.get(group, group)}", percent(share))
+              for group, share in (updates.get("by_group") or {}).items()],
+        ])]
+    else:
+        blocks.append(note("No update summary in this audit."))
     if run.updates:
         blocks.append(figure("updates", plots.update_norms_figure(run.updates),
                              "Relative norm and effective rank of the realised update per layer and module"))
     else:
         blocks.append(note(run.notes.get("training/updates.csv", "No realised update recorded.")))
-    return section("updates", "Realised update", blocks)
+    return section("updates", "Realised update", blocks,
+                   appendix=[raw_table(updates, "Realised update", skip=("sentence", "summary"))])
 
 
-def probes_section(run: RunArtifacts) -> dict:
-    probes = run.audit.get("probes")
-    if not isinstance(probes, dict) or not probes:
-        return section("probes", "Probes", [note("No probes in this audit (copying, verbatim spans, membership).")])
-    rows = []
-    for key, value in probes.items():
-        if isinstance(value, dict) and is_number(value.get("base")) and is_number(value.get("adapter")):
-            rows.append([key.replace("_", " "), percent(value["base"]), percent(value["adapter"]),
-                         f"{100 * (value['adapter'] - value['base']):+.1f} pts",
-                         points_interval(((value.get("adapter_minus_base") or {}).get("seen")))])
-    blocks: list[dict | None] = [
-        paragraph("Sibling copying: the share of generations that reproduce text of a training sibling of the item. "
-                  "Verbatim spans: long spans copied from any training row. Carried-over facts: facts of a sibling "
-                  "that do not belong to the item. Membership: how well loss separates training rows from held-out rows."),
-        table(["probe", "base", "adapter", "difference", "family-clustered CI (p)"], rows,
-              "Seen-family hold-out. The interval resamples whole families: siblings' generations are not "
-              "independent.") if rows else note("No copy-rate probes recorded."),
-    ]
-    membership = probes.get("membership")
-    if isinstance(membership, dict):
-        blocks.append(kv_table(membership, "Membership inference", skip=("roc",)))
-    curves, aucs = membership_curves(membership, run.membership)
-    blocks.append(figure("membership_roc", plots.membership_roc_figure(curves, aucs), "Membership inference ROC curve")
-                  or note(run.notes.get("membership.jsonl", "No membership ROC recorded.")))
-    return section("probes", "Probes", blocks)
-
-
-def membership_curves(membership: Any, rows: list[dict] | None) -> tuple[dict, dict]:
-    """ROC curves per model from the audit (`{fpr, tpr}` or `{model: {fpr, tpr}}`), else from membership.jsonl."""
-    curves: dict[str, tuple[list, list]] = {}
-    aucs: dict[str, float] = {}
-    membership = membership if isinstance(membership, dict) else {}
-    roc = membership.get("roc")
-    if isinstance(roc, dict) and isinstance(roc.get("fpr"), list) and isinstance(roc.get("tpr"), list):
-        curves["adapter"] = (roc["fpr"], roc["tpr"])
-    elif isinstance(roc, dict):
-        for model, curve in roc.items():
-            if isinstance(curve, dict) and isinstance(curve.get("fpr"), list) and isinstance(curve.get("tpr"), list):
-                curves[str(model)] = (curve["fpr"], curve["tpr"])
-    elif rows:
-        curves = _curves_from_rows(rows)
-    auc = membership.get("auc")
-    if is_number(auc):
-        aucs["adapter"] = float(auc)
-    elif isinstance(auc, dict):
-        aucs.update({str(k): float(v) for k, v in auc.items() if is_number(v)})
-    return curves, aucs
-
-
-def _curves_from_rows(rows: list[dict]) -> dict[str, tuple[list, list]]:
-    from sklearn.metrics import roc_curve
-
-    by_model: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for row in rows:
-        if isinstance(row.get("member"), bool) and is_number(row.get("loss")):
-            labels, scores = by_model[str(row.get("model"))]
-            labels.append(row["member"])
-            scores.append(-row["loss"])  # lower loss: more likely a training row
-    curves = {}
-    for model, (labels, scores) in by_model.items():
-        if len(set(labels)) == 2:
-            fpr, tpr, _ = roc_curve(labels, scores)
-            curves[model] = (fpr.tolist(), tpr.tolist())
-    return curves
-
-
-def examples_section(run: RunArtifacts) -> dict:
+def multi_seed_section(run: RunArtifacts) -> dict:
+    """Lifts, gap and verdict per seed, for audits run with several seeds."""
     audit = run.audit
-    probes = audit.get("probes") if isinstance(audit.get("probes"), dict) else {}
-    examples = [e for e in probes.get("examples") or [] if isinstance(e, dict) and "id" in e]
-    if not run.predictions and not examples:
-        return section("examples", "Examples", [note(run.notes.get("predictions.jsonl", "No generations recorded."))])
-    per_holdout = int(((audit.get("config") or {}).get("probes") or {}).get("examples_per_holdout", 3) or 3)
-    pairs: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)
-    holdout_of: dict[str, str] = {}
-    for row in run.predictions or []:
-        pairs[(str(row.get("holdout")), str(row.get("id")))][str(row.get("model"))] = row
-        holdout_of.setdefault(str(row.get("id")), str(row.get("holdout")))
-    blocks: list[dict | None] = [paragraph(
-        "Generations of the base model and the adapter for the same prompt. Highlighted: spans of the adapter's "
-        "generation copied from a training sibling (from the copying probe).")]
-    if not run.predictions:
-        blocks.append(note(run.notes.get("predictions.jsonl", "No predictions recorded") + "; showing probe examples only."))
-    for holdout in ("seen", "unseen"):
-        chosen = [e for e in examples if str(e.get("holdout") or holdout_of.get(str(e["id"]))) == holdout][:per_holdout]
-        chosen_ids = {str(e["id"]) for e in chosen}
-        for (h, item_id) in sorted(pairs):
-            if len(chosen) >= per_holdout:
-                break
-            if h == holdout and item_id not in chosen_ids:
-                chosen.append({"id": item_id, "holdout": holdout})
-        items = [_example_item(e, pairs.get((holdout, str(e["id"])), {})) for e in chosen]
-        blocks.append({"kind": "examples", "title": HOLDOUT_NAMES[holdout].capitalize(), "items": items}
-                      if items else note(f"No examples from {HOLDOUT_NAMES[holdout]}."))
-    return section("examples", "Examples", blocks)
-
-
-def _example_item(example: dict, models: dict[str, dict]) -> dict:
-    base, adapter = models.get("base") or {}, models.get("adapter") or {}
-    text = example.get("generation") if isinstance(example.get("generation"), str) else str(adapter.get("generation", ""))
-    spans = example.get("copied_spans") or []
-    base_text = str(base.get("generation", "")) if base else ""
-    copied = sum(len(piece) for piece, flag in copied_pieces(text, spans) if flag)
-    return {
-        "id": str(example["id"]), "family": str(example.get("family") or adapter.get("family") or base.get("family") or "—"),
-        "sibling": str(example["sibling_id"]) if example.get("sibling_id") is not None else None,
-        "base_html": highlight_html(base_text, []), "base_md": highlight_md(base_text, []),
-        "adapter_html": highlight_html(text, spans), "adapter_md": highlight_md(text, spans),
-        "base_score": number(base.get("score")), "adapter_score": number(adapter.get("score")),
-        "copied": f"{100 * copied / len(text):.0f} % of characters copied" if text and copied else None,
-        "has_base": bool(base),
-    }
-
-
-def multi_seed_section(audit: dict) -> dict:
     multi = audit.get("multi_seed")
     if not isinstance(multi, dict) or not multi:
         return section("seeds", "Several seeds", [note("Single seed: run with --seeds to see the spread between seeds.")])
-    return section("seeds", "Several seeds", [*sentences(multi), kv_table(multi, skip=("sentence", "summary"))])
+    primary = (audit.get("verdict") or {}).get("primary_metric") or "score"
+    lifts = (multi.get("lifts") or {}).get(primary) or {}
+    gaps = (multi.get("gap") or {}).get(primary) or []
+    runs = multi.get("runs") or [f"seed {seed}" for seed in multi.get("seeds") or []]
+    verdicts = multi.get("verdicts") or {}
+    rows = [[name, signed(_at(lifts.get("seen"), i)), signed(_at(lifts.get("unseen"), i)), signed(_at(gaps, i)),
+             LABEL_STYLES.get(verdicts.get(name), (str(verdicts.get(name, "—")),))[0]] for i, name in enumerate(runs)]
+    return section("seeds", "Several seeds", [
+        *([paragraph(multi["note"])] if isinstance(multi.get("note"), str) else sentences(multi)),
+        table(["run", "seen lift", "unseen lift", "gap", "verdict"], rows, f"{metric_title(primary, audit)}, per seed.")
+        if rows else None,
+    ], appendix=[raw_table(multi, "Several seeds", skip=("note", "sentence", "summary"))])
 
 
-def power_section(audit: dict) -> dict:
+def _at(values: Any, index: int) -> Any:
+    return values[index] if isinstance(values, list) and index < len(values) else None
+
+
+def power_section(run: RunArtifacts) -> dict:
+    """How many unseen families would detect the observed gap, and this audit's power for it."""
+    audit = run.audit
     power = audit.get("power")
     if not isinstance(power, dict) or not power:
         return section("power", "Power", [note("No power analysis in this audit.")])
+    tables = []
+    for metric, figures in power.items():
+        if not isinstance(figures, dict):
+            continue
+        target = f"{100 * figures['target_power']:g} %" if is_number(figures.get("target_power")) else "the target"
+        tables.append(named_figures(metric_title(metric, audit), [
+            ("effect planned for (the observed gap)", signed(figures["effect"]) if is_number(figures.get("effect")) else None),
+            (f"unseen families needed for the gap at {target} power", _n(figures.get("families_needed"))),
+            (f"families needed for the lift at {target} power", _n(figures.get("families_needed_lift"))),
+            ("power of this audit for the gap", _pct(figures.get("power_now_gap"))),
+            ("share of variance between families (ICC)", _n(figures.get("icc"))),
+            ("mean family size in the hold-out, rows", _n(figures.get("mean_family_size"))),
+            ("note", figures.get("note")),
+        ]))
     return section("power", "Power", [
-        paragraph("How many unseen families an audit needs to detect a gap of the observed size."),
-        kv_table(power),
-    ])
+        paragraph("How many unseen families an audit needs to detect a gap of the observed size."), *tables,
+    ], appendix=[raw_table(power, "Power")])
 
 
-def reproducibility_section(audit: dict) -> dict:
+def reproducibility_section(run: RunArtifacts) -> dict:
+    """Model, seeds, versions and stage times; fingerprints and the configuration in the appendix."""
+    audit = run.audit
+    model = audit.get("model") or {}
     return section("reproducibility", "Reproducibility", [
-        kv_table(audit.get("model") or {}, "Model"),
-        kv_table({"seed": audit.get("seed"), "seeds": audit.get("seeds")}, "Seeds"),
-        kv_table(audit.get("versions") or {}, "Versions"),
-        kv_table(audit.get("fingerprints") or {}, "Fingerprints (SHA-256)"),
-        kv_table(audit.get("timings"), "Timings (seconds)") if isinstance(audit.get("timings"), dict) else None,
+        named_figures("Model", [
+            ("name", model.get("name")), ("source", model.get("source")), ("parameters", _n(model.get("n_parameters"))),
+            ("trainable (LoRA) parameters", _n(model.get("trainable_parameters"))),
+            ("LoRA targets", ", ".join(model["lora_targets"]) if isinstance(model.get("lora_targets"), list) else None),
+            ("seed", _n(audit.get("seed"))),
+            ("seeds", ", ".join(str(s) for s in audit["seeds"]) if isinstance(audit.get("seeds"), list) else None),
+        ]),
+        named_figures("Versions", sorted((str(k), str(v)) for k, v in (audit.get("versions") or {}).items())),
+        named_figures("Stage times, seconds", [(str(k), seconds(v)) for k, v in (audit.get("timings") or {}).items()]),
+    ], appendix=[
+        raw_table(audit.get("fingerprints") or {}, "Fingerprints (SHA-256)"),
         {"kind": "details", "summary": "Configuration", "text": json.dumps(audit.get("config") or {}, indent=2,
                                                                              sort_keys=True, default=str)},
     ])
 
 
-def _safe_name(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in text)[:40] or "metric"
+def _n(x: Any) -> str | None:
+    """A figure for a named-figures table; None (left out) where it was not recorded."""
+    return None if x is None else number(x)
+
+
+def _pct(x: Any) -> str | None:
+    return percent(x) if is_number(x) else None
+
+
+# The report body, in reading order; a new section is a builder added here.
+SECTION_BUILDERS = (
+    lifts_section, comparability_section, per_family_section, data_section, split_section, training_section, gradients_section,
+    updates_section, probes_section, examples_section, multi_seed_section, power_section, reproducibility_section,
+)

@@ -32,8 +32,12 @@ class FamilySums:
 
 
 def paired_differences(treatment: Sequence[float] | np.ndarray, control: Sequence[float] | np.ndarray,
-                       what: str = "paired values") -> np.ndarray:
-    """Treatment minus control as float64, refusing unequal lengths, empty input and NaNs."""
+                       what: str = "paired values", *, clusters: Sequence[Any] | np.ndarray | None = None) -> np.ndarray:
+    """Treatment minus control as float64, refusing unequal lengths, empty input and NaNs.
+
+    Raises ValueError naming the offending items by 0-based position (and family, when `clusters`
+    is given), so that a NaN score or NLL is traced to its rows instead of spreading into every figure.
+    """
     treatment_array = np.asarray(treatment, dtype=np.float64).ravel()
     control_array = np.asarray(control, dtype=np.float64).ravel()
     if treatment_array.size != control_array.size:
@@ -41,11 +45,20 @@ def paired_differences(treatment: Sequence[float] | np.ndarray, control: Sequenc
     if treatment_array.size == 0:
         raise ValueError(f"{what}: no items")
     differences = treatment_array - control_array
-    missing = int(np.count_nonzero(~np.isfinite(differences)))
-    if missing:
-        raise ValueError(f"{what}: {missing} of {differences.size} items have a NaN or infinite value; "
-                         "drop or score them before the statistics")
+    bad = np.flatnonzero(~np.isfinite(differences))
+    if bad.size:
+        raise ValueError(f"{what}: {bad.size} of {differences.size} items have a NaN or infinite value "
+                         f"({_name_items(bad, clusters)}); drop or score them before the statistics")
     return differences
+
+
+def _name_items(positions: np.ndarray, clusters: Sequence[Any] | np.ndarray | None, limit: int = 5) -> str:
+    """'positions 1, 3 (families a, b)', the first `limit` of them, for an error message."""
+    shown = [int(i) for i in positions[:limit]]
+    text = "position" + ("s " if len(positions) > 1 else " ") + ", ".join(map(str, shown))
+    if clusters is not None and len(clusters) > max(shown):
+        text += " (famil" + ("ies " if len(shown) > 1 else "y ") + ", ".join(str(clusters[i]) for i in shown) + ")"
+    return text + (f", and {len(positions) - limit} more" if len(positions) > limit else "")
 
 
 def factorize(clusters: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, list[Any]]:
@@ -67,7 +80,7 @@ def factorize(clusters: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, list[An
 def family_sums(treatment: Sequence[float] | np.ndarray, control: Sequence[float] | np.ndarray,
                 clusters: Sequence[Any] | np.ndarray | None, what: str = "paired values") -> FamilySums:
     """Check the inputs and sum the differences per family; no clusters means one family per item."""
-    differences = paired_differences(treatment, control, what)
+    differences = paired_differences(treatment, control, what, clusters=clusters)
     if clusters is None:
         codes = np.arange(differences.size)
         return FamilySums(differences, codes, list(range(differences.size)), differences.copy(),

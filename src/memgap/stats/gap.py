@@ -62,7 +62,10 @@ def welch_difference(first: _MeanWithVariance, second: _MeanWithVariance, alpha:
     delta = first.mean - second.mean
     n_families = first.n_families + second.n_families
     if not (np.isfinite(first.variance) and np.isfinite(second.variance)):
-        return Estimate(delta, -np.inf, np.inf, float("nan"), n, n_families, method)
+        fewest = min(first.n_families, second.n_families)
+        note = (f"a hold-out has {fewest} famil{'y' if fewest == 1 else 'ies'}; the gap's variance needs at least 2 "
+                "families in each hold-out, so it has no interval or p-value")
+        return Estimate(delta, -np.inf, np.inf, float("nan"), n, n_families, method, note=note)
     variance = first.variance + second.variance
     if variance == 0:
         return Estimate(delta, delta, delta, 1.0 if delta == 0 else 0.0, n, n_families, method)
@@ -97,7 +100,21 @@ def memorization_gap(seen_treatment: ArrayLike, seen_control: ArrayLike, seen_cl
         clustered_mean(family_sums(unseen.differences, np.zeros(unseen.n), None)), alpha, n, ITEM_WELCH)
     clustered = welch_difference(clustered_mean(seen), clustered_mean(unseen), alpha, n, CLUSTER_WELCH)
     return Estimate(clustered.delta, clustered.ci_low, clustered.ci_high, clustered.p_value, n,
-                    clustered.n_clusters, clustered.method, item_level=item_level)
+                    clustered.n_clusters, clustered.method, item_level=item_level, note=clustered.note)
+
+
+def clustered_mean_difference(first: ArrayLike, first_clusters: Sequence[Any] | np.ndarray,
+                              second: ArrayLike, second_clusters: Sequence[Any] | np.ndarray, *,
+                              alpha: float = 0.05) -> Estimate:
+    """Mean of `first` minus mean of `second` (two samples that share no family), with the gap's
+    Welch test on CR2 family-clustered variances; the item-level test sits beside it.
+
+    Used to compare two parts of an evaluation set before training (the base model's score or NLL
+    on rows with and without a training sibling). Raises ValueError when a family is in both.
+    """
+    first_values, second_values = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    return memorization_gap(first_values, np.zeros_like(first_values), first_clusters,
+                            second_values, np.zeros_like(second_values), second_clusters, alpha=alpha)
 
 
 def fieller_interval(numerator: _MeanWithVariance, denominator: _MeanWithVariance,

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from memgap.stats.families import FamilySums, family_sums
-from memgap.stats.signflip import confidence_interval, p_value_at, sign_flip_distribution
+from memgap.stats.families import FamilySums, family_sums, paired_differences
+from memgap.stats.signflip import confidence_interval, p_value_at, sign_flip_distribution, undefined_interval_note
 
 FAMILY_SIGN_FLIP = "family sign-flip permutation; CI by test inversion"
 ITEM_SIGN_FLIP = "item sign-flip permutation; CI by test inversion (ignores families)"
@@ -30,7 +30,10 @@ def _json_number(value: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A difference with its CI and p-value; `item_level` holds the unclustered figures for comparison."""
+    """A difference with its CI and p-value; `item_level` holds the unclustered figures for comparison.
+
+    `note` says, in words a report can print, why the interval or p-value is undefined (None when both are defined).
+    """
 
     delta: float
     ci_low: float
@@ -40,6 +43,7 @@ class Estimate:
     n_clusters: int
     method: str
     item_level: Estimate | None = None
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The audit.json `S` shape; non-finite bounds (too few families to bound) become null."""
@@ -52,6 +56,8 @@ class Estimate:
             "n_families": self.n_clusters,
             "method": self.method,
         }
+        if self.note:
+            block["note"] = self.note
         if self.item_level is not None:
             item = self.item_level
             block["item_level"] = {"delta": _json_number(item.delta), "ci_low": _json_number(item.ci_low),
@@ -77,7 +83,11 @@ def sign_flip_estimate(grouped: FamilySums, *, n_resamples: int, alpha: float,
     distribution = sign_flip_distribution(grouped.sums, grouped.sizes, n_resamples, rng)
     p_value = p_value_at(distribution, 0.0)
     ci_low, ci_high = confidence_interval(distribution, estimate, scale, alpha)
-    return Estimate(estimate, ci_low, ci_high, float(p_value), grouped.n, grouped.n_families, method)
+    note = None
+    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
+        unit = "families" if method == FAMILY_SIGN_FLIP else "items"
+        note = undefined_interval_note(grouped.n_families, alpha, unit=unit)
+    return Estimate(estimate, ci_low, ci_high, float(p_value), grouped.n, grouped.n_families, method, note=note)
 
 
 def paired_delta(treatment: Sequence[float] | np.ndarray, control: Sequence[float] | np.ndarray,
@@ -89,6 +99,7 @@ def paired_delta(treatment: Sequence[float] | np.ndarray, control: Sequence[floa
     figures with every item treated as its own family. Without `clusters` the items are the units.
     """
     _check_settings(n_resamples, alpha)
+    paired_differences(treatment, control, "paired_delta", clusters=clusters)  # a NaN is named with its family
     family_rng, item_rng = (np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(2))
     items = family_sums(treatment, control, None, "paired_delta")
     item_level = sign_flip_estimate(items, n_resamples=n_resamples, alpha=alpha, rng=item_rng, method=ITEM_SIGN_FLIP)
@@ -98,4 +109,4 @@ def paired_delta(treatment: Sequence[float] | np.ndarray, control: Sequence[floa
     clustered = sign_flip_estimate(grouped, n_resamples=n_resamples, alpha=alpha, rng=family_rng,
                                    method=FAMILY_SIGN_FLIP)
     return Estimate(clustered.delta, clustered.ci_low, clustered.ci_high, clustered.p_value, clustered.n,
-                    clustered.n_clusters, clustered.method, item_level=item_level)
+                    clustered.n_clusters, clustered.method, item_level=item_level, note=clustered.note)

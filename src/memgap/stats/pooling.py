@@ -53,6 +53,10 @@ def pool_seeds(results: Sequence[Mapping[str, Any]], *, alpha: float = 0.05) -> 
         "method": POOLING_RULE,
     }
     if not (np.all(np.isfinite(lows)) and np.all(np.isfinite(highs))):
+        unbounded = [i for i in range(k) if not (np.isfinite(lows[i]) and np.isfinite(highs[i]))]
+        why = next((results[i].get("note") for i in unbounded if results[i].get("note")), None)
+        summary["note"] = (f"{len(unbounded)} of {k} seeds have no interval"
+                           + (f" ({why})" if why else "") + ", so the pooled interval is undefined too")
         return summary
     z = stats.norm.ppf(1 - alpha / 2)
     se_within = float(np.mean((highs - lows) / 2) / z)

@@ -15,6 +15,7 @@ so one pass over the sign matrix serves every d0 and the bisection costs O(resam
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +98,32 @@ def confidence_interval(distribution: SignFlipDistribution, estimate: float, sca
     if scale <= 0:
         return estimate, estimate  # every item has the same difference: nothing is uncertain
     return (_endpoint(distribution, estimate, -scale, alpha), _endpoint(distribution, estimate, scale, alpha))
+
+
+def min_families_for_interval(alpha: float) -> int:
+    """The fewest families with which the exact sign-flip test can reject at `alpha` (6 for alpha 0.05).
+
+    The two-sided test's smallest attainable p-value with F families is 2 / 2^F (the identity and
+    its mirror image are always as extreme as the data), so it can reject, and its inverted interval
+    is bounded, only when 2 / 2^F <= alpha, that is F >= 1 + log2(1 / alpha).
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    needed = 1 + math.log2(1 / alpha)
+    # Round first so that an alpha of exactly 2 / 2^F is not lost to floating point.
+    return max(1, math.ceil(round(needed, 9)))
+
+
+def undefined_interval_note(n_families: int, alpha: float, *, unit: str = "families") -> str:
+    """Why a sign-flip interval came out unbounded: too few families for `alpha`, or too few sign vectors drawn."""
+    needed = min_families_for_interval(alpha)
+    level = f"{(1 - alpha) * 100:g} %"
+    if n_families < needed:
+        return (f"with {needed - 1} or fewer {unit} no {level} sign-flip interval exists: this hold-out has "
+                f"{n_families}, and the smallest attainable p-value, 2 / 2^{n_families} = {2 / 2 ** n_families:.3g}, "
+                f"is above alpha {alpha:g}")
+    return (f"the sign-flip test rejected no shift at alpha {alpha:g} with the sign vectors drawn; "
+            "raise stats.n_resamples")
 
 
 def _endpoint(distribution: SignFlipDistribution, estimate: float, step: float, alpha: float) -> float:

@@ -37,7 +37,7 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
     from accelerate import PartialState
 
     from memgap.data.io import read_records
-    from memgap.models import load_model
+    from memgap.models import load_configured_model
     from memgap.preflight import apply_system_turn, render_every_row
     from memgap.training.pressure import gradient_summary
     from memgap.training.sft import train_lora
@@ -45,7 +45,7 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
 
     out_dir = Path(out_dir)
     records = read_records(data_path, family_field=config.data.family_field)
-    loaded = load_model(config.model.name, trust_remote_code=config.model.trust_remote_code)
+    loaded = load_configured_model(config.model)
     # The audit's rules for system turns and over-long rows (data.system_turn, data.overlong_rows).
     records, folded = apply_system_turn(records, config.data.system_turn)
     rendered = render_every_row(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import ProgressCallback
 
 from memgap.config import LoraConfig, TrainingConfig
 from memgap.data.records import Record
@@ -24,6 +26,7 @@ from memgap.encoding import IGNORE_INDEX, EncodedExample, encode_all, overlong_e
 from memgap.errors import MemgapError
 from memgap.training.architectures import check_lora_targets, default_lora_targets
 from memgap.training.checkpoints import last_complete_checkpoint
+from memgap.training.schedule import schedule_warnings
 from memgap.training.updates import realised_updates, write_updates_csv
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,17 @@ class EncodedDataset:
         return {"input_ids": example.input_ids, "attention_mask": [1] * len(example.input_ids), "labels": example.labels}
 
 
+class QuietProgressCallback(ProgressCallback):
+    """The Trainer's progress bar without the raw log dict it writes under the bar at every step.
+
+    The losses still reach training/log_history.json; here they go to the debug log (`memgap -v`/`--debug`).
+    """
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            log.debug("step %d: %s", state.global_step, logs)
+
+
 def lora_targets(model, lora: LoraConfig) -> list[str]:
     """The configured targets, checked against the model, or the family's default projections."""
     if lora.target_modules:
@@ -136,6 +150,8 @@ def train_lora(
     if truncated:
         log.warning("%d of %d training rows are longer than max_length=%d tokens and are truncated", truncated, len(examples), max_length)
     require_some_completion(examples, max_length)
+    for warning in schedule_warnings(len(examples), training, world_size=int(os.environ.get("WORLD_SIZE", "1"))):
+        log.warning(warning)
 
     targets = lora_targets(loaded.model, lora)
     peft_config = peft.LoraConfig(
@@ -147,11 +163,14 @@ def train_lora(
 
     trainer = Trainer(
         model=model,
-        args=_training_arguments(training, checkpoints, seed, progress),
+        args=_training_arguments(training, checkpoints, seed, progress, use_cpu=model.device.type == "cpu"),
         train_dataset=EncodedDataset(examples),
         data_collator=DataCollatorForSeq2Seq(_right_padding(loaded.tokenizer), label_pad_token_id=IGNORE_INDEX, padding=True),
     )
-    if not progress:
+    if progress:  # the stock progress bar also prints every log dict; keep the bar, send the logs to logging
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(QuietProgressCallback())
+    else:
         trainer.remove_callback(PrinterCallback)  # with tqdm off the Trainer would print every log instead
     trainer.add_callback(NonFiniteLossCallback())
     callbacks = list(callbacks)
@@ -220,8 +239,7 @@ def _whole_run_train_loss(history: list[dict[str, Any]]) -> list[dict[str, Any]]
     return history
 
 
-def _training_arguments(training: TrainingConfig, checkpoints: Path, seed: int, progress: bool):
-    import torch
+def _training_arguments(training: TrainingConfig, checkpoints: Path, seed: int, progress: bool, *, use_cpu: bool):
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -243,7 +261,7 @@ def _training_arguments(training: TrainingConfig, checkpoints: Path, seed: int, 
         seed=seed,
         data_seed=seed,
         disable_tqdm=not progress,
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=use_cpu,  # train where model.device put the weights
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,
         remove_unused_columns=False,

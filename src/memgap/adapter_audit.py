@@ -1,0 +1,151 @@
+"""`audit_adapter`: audit a LoRA adapter trained anywhere (TRL, Unsloth, axolotl, PEFT, `memgap run`).
+
+Read top to bottom, it is the method for an adapter that already exists: take the hold-outs (a
+nested split's seen- and unseen-family hold-outs, the randomized protocol; or a user's eval set
+partitioned into rows with and without a training sibling, the observational protocol); load the
+base and wrap it with the adapter (one model in memory); evaluate the base with the adapter
+disabled, then the adapter; compare the lifts on both parts; probe; decide; write audit.json and
+the report. Every stage after loading is the one `memgap run` uses (memgap.stages).
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memgap.adapters import load_adapter, read_adapter_folder
+from memgap.adapter_document import assemble_adapter_audit
+from memgap.config import AuditConfig
+from memgap.data.io import read_records
+from memgap.data.records import Record
+from memgap.errors import MemgapError
+from memgap.run_folder import Stages, settings_fingerprint
+from memgap.stages import analyse_stage, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name
+
+log = logging.getLogger(__name__)
+
+SPLIT_PARTS = ("train", "seen_holdout", "unseen_holdout")
+
+
+@dataclass(frozen=True)
+class AuditData:
+    """The rows an adapter audit evaluates, and where they came from."""
+
+    protocol: str  # randomized-nested | observational
+    train: list[Record]
+    seen: list[Record]  # seen-family hold-out, or eval rows with a training sibling
+    unseen: list[Record]  # unseen-family hold-out, or eval rows without one
+    family_source: str  # declared | inferred
+    files: list[Path]  # the data files, for the fingerprint
+
+
+def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | Path | None = None,
+                  train_path: str | Path | None = None, eval_path: str | Path | None = None,
+                  training_dir: str | Path | None = None, fresh: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Audit `adapter` on `config.model.name` into `config.out`; return audit.json's content.
+
+    Data: either `split_dir` (written by `memgap split --strategy nested` or a `memgap run` folder's
+    split/) or `train_path` and `eval_path` (observational). `training_dir`: the Trainer's output
+    folder, for the loss curve and gradient norms. Raises MemgapError for every input mistake
+    (adapter folder, split, data files, training folder, a base that does not fit) before evaluating.
+    """
+    from memgap.devices import resolve_placement
+
+    resolve_placement(config.model.device, config.model.dtype, load_in_4bit=config.model.load_in_4bit)  # device errors first
+    folder = read_adapter_folder(adapter)
+    data = read_audit_data(config, split_dir=split_dir, train_path=train_path, eval_path=eval_path)
+    trainer_output = _read_training_dir(training_dir)
+    run_dir = Path(config.out)
+    if fresh and run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stages = Stages(run_dir, settings_fingerprint(_resume_relevant(config, folder, data)))
+    stages.check_compatible()
+    log.info("%s protocol: training rows %d, seen part %d, unseen part %d", data.protocol, len(data.train),
+             len(data.seen), len(data.unseen))
+
+    log.info("loading model %s and the adapter %s", config.model.name or "(embedded SmolLM2-135M-Instruct)", folder.path)
+    loaded = _load_model(config, progress)
+    n_base_parameters = loaded.n_parameters
+    model = load_adapter(loaded.model, folder)
+    scorer = scorer_name(config, [*data.train, *data.seen, *data.unseen])
+    subsets = {"seen": data.seen, "unseen": data.unseen, "train": membership_sample(config, data.train, data.seen)}
+    base_rows = evaluate_stage("base", model, loaded, subsets, scorer, config, run_dir, stages, progress, adapter_disabled=True)
+    adapter_rows = evaluate_stage("adapter", model, loaded, subsets, scorer, config, run_dir, stages, progress)
+
+    rows = base_rows + adapter_rows
+    log.info("statistics, probes, verdict and report")
+    figures = analyse_stage(rows, config, run_dir)
+    probes = probes_stage(config, data.train, data.seen, data.unseen, rows, run_dir)
+    audit = assemble_adapter_audit(config, data, loaded, n_base_parameters, model, folder, scorer, trainer_output,
+                                   figures, probes, rows, run_dir, stages)
+    return finish_audit(audit, config, run_dir, stages)
+
+
+def read_audit_data(config: AuditConfig, *, split_dir=None, train_path=None, eval_path=None) -> AuditData:
+    """The training rows and the two parts, from a nested split folder or a train/eval pair."""
+    if split_dir is not None and (train_path is not None or eval_path is not None):
+        raise MemgapError("pass either --split DIR or --train FILE --eval FILE, not both")
+    if split_dir is not None:
+        return _read_nested_split(Path(split_dir), config)
+    if train_path is None or eval_path is None:
+        raise MemgapError("pass --split DIR (from `memgap split --strategy nested`) or both --train FILE and --eval FILE")
+    from memgap.observational import partition_eval_rows
+
+    family_field = None if config.data.infer_families else config.data.family_field
+    train = read_records(train_path, family_field=family_field)
+    evaluation = read_records(eval_path, family_field=family_field)
+    partition = partition_eval_rows(train, evaluation, infer=config.data.infer_families,
+                                    family_field=config.data.family_field, seed=config.seed)
+    return AuditData("observational", partition.train, partition.with_sibling, partition.without_sibling,
+                     partition.family_source, [Path(train_path), Path(eval_path)])
+
+
+def _read_nested_split(folder: Path, config: AuditConfig) -> AuditData:
+    import json
+
+    manifest_file = folder / "manifest.json"
+    if not manifest_file.exists():
+        raise MemgapError("no manifest.json: not a folder written by `memgap split`", where=str(folder))
+    strategy = json.loads(manifest_file.read_text(encoding="utf-8")).get("strategy")
+    if strategy != "nested":
+        raise MemgapError(f"this split was made with --strategy {strategy}; the randomized protocol needs "
+                          "--strategy nested (or pass --train FILE --eval FILE for an observational audit)", where=str(manifest_file))
+    files = [folder / f"{part}.jsonl" for part in SPLIT_PARTS]
+    for file in files:
+        if not file.exists():
+            raise MemgapError(f"the split has no {file.name}", where=str(folder))
+    train, seen, unseen = (read_records(file, family_field=config.data.family_field) for file in files)
+    if not seen or not unseen:
+        raise MemgapError("the split has an empty hold-out; re-split with more families", where=str(folder))
+    return AuditData("randomized-nested", train, seen, unseen, "declared", files)
+
+
+def _read_training_dir(training_dir):
+    if training_dir is None:
+        return None
+    from memgap.training.trainer_output import read_trainer_output
+
+    return read_trainer_output(training_dir)
+
+
+def _load_model(config: AuditConfig, progress: bool):
+    from memgap.models import load_configured_model
+
+    if not progress:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+    return load_configured_model(config.model)
+
+
+def _resume_relevant(config: AuditConfig, folder, data: AuditData) -> dict[str, Any]:
+    from memgap.atomic import sha256_file
+
+    settings = config.to_dict()
+    settings.pop("out", None)
+    settings["adapter_sha256"] = sha256_file(folder.weights)
+    settings["data_sha256"] = [sha256_file(file) for file in data.files]
+    return settings

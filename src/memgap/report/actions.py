@@ -1,0 +1,184 @@
+"""What to do next: concrete actions computed from an audit's own figures, each citing its number.
+
+`next_actions(audit)` is a pure function from the audit dict (as saved in audit.json) to a list of
+`Action`s. An action appears only when the figure it rests on calls for it; nothing generic is
+said. The thresholds below are the whole rule set (docs/report.md lists them with their reasons):
+
+- concentrated families: the largest 10 % of families hold at least `CONCENTRATED_TOP_DECILE_SHARE`
+  of the rows, or the effective number of families (inverse Simpson) is below
+  `CONCENTRATED_EFFECTIVE_RATIO` of the families counted -> de-augment, collect more originals;
+- inconclusive verdict with a finite power figure above the unseen families in hand -> the number
+  of unseen families that would settle it (`power.<primary metric>.families_needed`);
+- leakage: any evaluation row sharing a 13-word span with training, or any unseen-family row with a
+  sibling in training -> remove those rows from that hold-out;
+- training curves (`training.curves` with `best_step`, `onset_step`): the best step comes before
+  the last one, or the memorization gap opens before the last step -> stop there;
+- update concentration: modules holding at least `MODULE_SHARE_FACTOR` times an even share of the
+  squared gradient norm -> look there first (ablate or drop them from the LoRA targets).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from memgap.report.formatting import is_number, number, percent
+
+CONCENTRATED_TOP_DECILE_SHARE = 0.5  # the top 10 % of families hold half the rows or more
+CONCENTRATED_EFFECTIVE_RATIO = 0.5  # fewer than half as many effective families as counted ones
+MODULE_SHARE_FACTOR = 2.0  # a module with twice its even share of the gradient norm (or more)
+MAX_MODULES_NAMED = 3
+
+
+@dataclass(frozen=True)
+class Action:
+    """One next step: what to do (`title`), why in a sentence (`because`), the figure it rests on.
+
+    `figure` names the audit.json key the number comes from (e.g. `families.largest_10pct_share`),
+    `value` is that number as printed in `because`, and `section` the id of the report section that
+    shows it.
+    """
+
+    kind: str
+    title: str
+    because: str
+    figure: str
+    value: str
+    section: str
+
+
+def next_actions(audit: dict[str, Any]) -> list[Action]:
+    """The actions the audit's figures call for, most pressing first (leakage, sample size, data, training).
+
+    Parameters: `audit`, an audit.json dict; missing sections simply yield no action. Returns a
+    list, possibly empty. Raises nothing on partial or malformed sections (they are skipped).
+    """
+    actions: list[Action] = []
+    for builder in ACTION_BUILDERS:
+        actions.extend(builder(audit))
+    return actions
+
+
+def leakage_actions(audit: dict[str, Any]) -> list[Action]:
+    """Rows of a hold-out that overlap training: 13-word spans shared, or unseen rows with a training sibling."""
+    leakage = _dict(_dict(audit.get("split")).get("leakage"))
+    actions = []
+    for holdout, name in (("seen_holdout", "seen-family hold-out"), ("unseen_holdout", "unseen-family hold-out")):
+        report = _dict(leakage.get(holdout))
+        overlap = report.get("eval_rows_with_13gram_overlap_count")
+        if is_number(overlap) and overlap > 0:
+            actions.append(Action(
+                "leakage", f"Remove the {_rows(overlap)} of the {name} that {_verb(overlap, 'shares', 'share')} a 13-word span "
+                "with training",
+                f"{number(overlap)} of {number(report.get('eval_rows'))} rows "
+                f"({percent(report.get('eval_rows_with_13gram_overlap'))}) {_verb(overlap, 'repeats', 'repeat')} "
+                "training text word for word; a lift there measures recall, not the behaviour.",
+                f"split.leakage.{holdout}.eval_rows_with_13gram_overlap_count", number(overlap), "split"))
+        siblings = report.get("eval_rows_with_train_sibling_count")
+        if holdout == "unseen_holdout" and is_number(siblings) and siblings > 0:
+            actions.append(Action(
+                "leakage", f"Move the {_rows(siblings, 'unseen-family row')} with a training sibling out of that hold-out",
+                f"{_rows(siblings)} ({percent(report.get('eval_rows_with_train_sibling'))}) of families held out "
+                f"whole {_verb(siblings, 'has', 'have')} a family member in training, so the unseen lift is partly "
+                "a seen one.",
+                f"split.leakage.{holdout}.eval_rows_with_train_sibling_count", number(siblings), "split"))
+    return actions
+
+
+def power_actions(audit: dict[str, Any]) -> list[Action]:
+    """An inconclusive verdict: the unseen families the power analysis says would settle it."""
+    verdict = _dict(audit.get("verdict"))
+    if verdict.get("label") != "inconclusive":
+        return []
+    metric = verdict.get("primary_metric") or "score"
+    needed = _dict(_dict(audit.get("power")).get(metric)).get("families_needed")
+    have = _dict(_dict(_dict(audit.get("lifts")).get(metric)).get("unseen")).get("n_families")
+    if not is_number(needed) or (is_number(have) and math.ceil(needed) <= have):
+        return []
+    needed = int(math.ceil(needed))
+    held = f"; this audit holds out {number(have)}" if is_number(have) else ""
+    return [Action(
+        "power", f"Hold out about {needed} unseen families to settle the verdict",
+        f"The power analysis needs {needed} unseen families to detect the observed gap{held}.",
+        f"power.{metric}.families_needed", str(needed), "power")]
+
+
+def concentration_actions(audit: dict[str, Any]) -> list[Action]:
+    """A few families hold most rows: de-augment them or collect more originals."""
+    families = _dict(audit.get("families"))
+    top = families.get("largest_10pct_share")
+    effective = _dict(families.get("effective_families")).get("inverse_simpson")
+    counted = families.get("families")
+    concentrated_top = is_number(top) and top >= CONCENTRATED_TOP_DECILE_SHARE
+    concentrated_effective = (is_number(effective) and is_number(counted) and counted > 0
+                              and effective < CONCENTRATED_EFFECTIVE_RATIO * counted)
+    if not (concentrated_top or concentrated_effective):
+        return []
+    if concentrated_top:
+        because = (f"The largest 10 % of families hold {percent(top)} of the rows: the adapter sees a few originals "
+                   "many times, and hold-outs drawn from them say little about new ones.")
+        figure, value = "families.largest_10pct_share", percent(top)
+    else:
+        because = (f"The rows count as {number(effective)} evenly sized families out of {number(counted)} "
+                   "(inverse Simpson): most rows are augmentations of a few originals.")
+        figure, value = "families.effective_families.inverse_simpson", number(effective)
+    return [Action("concentration", "De-augment the largest families, or collect more originals", because, figure, value, "data")]
+
+
+def training_actions(audit: dict[str, Any]) -> list[Action]:
+    """Training curves with a best step or a gap onset before the last step: stop there."""
+    training = _dict(audit.get("training"))
+    curves = _dict(training.get("curves"))
+    last = training.get("steps")
+    best, onset = curves.get("best_step"), curves.get("onset_step")
+    if not is_number(last):
+        return []
+    if is_number(onset) and onset < last:
+        stop = int(best) if is_number(best) and best <= onset else int(onset)
+        return [Action(
+            "training", f"Stop training at step {stop}",
+            f"The gap between seen and unseen families opens at step {int(onset)} of {int(last)}; "
+            "steps after it add memorization of the training families.",
+            "training.curves.onset_step", str(int(onset)), "training")]
+    if is_number(best) and best < last:
+        return [Action(
+            "training", f"Stop training at step {int(best)}",
+            f"The held-out curve is best at step {int(best)} of {int(last)}; later steps do not improve it.",
+            "training.curves.best_step", str(int(best)), "training")]
+    return []
+
+
+def module_actions(audit: dict[str, Any]) -> list[Action]:
+    """Modules that took far more than an even share of the squared gradient norm."""
+    by_module = {name: share for name, share in _dict(_dict(audit.get("gradients")).get("by_module")).items()
+                 if is_number(share)}
+    if len(by_module) < 2:
+        return []
+    even = 1.0 / len(by_module)
+    heavy = sorted((name for name, share in by_module.items() if share >= MODULE_SHARE_FACTOR * even),
+                   key=lambda name: -by_module[name])[:MAX_MODULES_NAMED]
+    if not heavy:
+        return []
+    shares = ", ".join(f"{name} {percent(by_module[name])}" for name in heavy)
+    total = sum(by_module[name] for name in heavy)
+    return [Action(
+        "modules", f"Look at {', '.join(heavy)} first: the update concentrated there",
+        f"{shares} of the squared gradient norm, against an even share of {percent(even)} per module; "
+        "ablate them or drop them from the LoRA targets to see whether the lift depends on them.",
+        f"gradients.by_module.{heavy[0]}", percent(total), "gradients")]
+
+
+# New actions slot in here; the order is the order the reader sees them in.
+ACTION_BUILDERS = (leakage_actions, power_actions, concentration_actions, training_actions, module_actions)
+
+
+def _rows(count: float, noun: str = "row") -> str:
+    return f"{number(count)} {noun}" + ("" if count == 1 else "s")
+
+
+def _verb(count: float, singular: str, plural: str) -> str:
+    return singular if count == 1 else plural
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
