@@ -98,6 +98,14 @@ def read_jsonl_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return [row for _, row in _read_jsonl(Path(path))]
 
 
+def iter_jsonl_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(1-based line number, object) of each non-blank line of a JSONL file; errors as `read_jsonl_rows`."""
+    path = Path(path)
+    if not path.is_file():
+        raise MemgapError("no such file", where=str(path))
+    yield from _read_jsonl(path)
+
+
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, line in enumerate(_open_text(path).split("\n"), start=1):
         if not line.strip():
