@@ -14,12 +14,31 @@ CHATML_TEMPLATE = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+# ChatML as Qwen2.5 writes it, cut to what tests need: tool schemas in a system block, tool calls
+# after the assistant's (possibly null) content, tool results as `tool` turns.
+CHATML_TOOLS_TEMPLATE = (
+    "{% if tools %}<|im_start|>system\n# Tools\n{% for tool in tools %}{{ tool | tojson }}\n{% endfor %}<|im_end|>\n{% endif %}"
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is not none %}{{ message['content'] }}{% endif %}"
+    "{% if message.tool_calls %}{% for call in message.tool_calls %}<tool_call>{{ call.function | tojson }}</tool_call>"
+    "{% endfor %}{% endif %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+# Gemma's template, as its tokenizer_config.json ships it (less the BOS): it raises on a system turn
+# and on roles that do not alternate user/assistant.
+GEMMA_STYLE_TEMPLATE = (
+    "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+    "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+    "{% if message['role'] == 'assistant' %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}"
+    "<start_of_turn>{{ role }}\n{{ message['content'] | trim }}<end_of_turn>\n{% endfor %}"
+    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
 SPECIAL_TOKENS = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>"]
 FAMILIES = ("llama", "gpt2", "gpt_neox", "phi")
 
 
-def tiny_tokenizer():
-    """A character-level fast tokenizer (printable ASCII + newline) with pad/eos and a ChatML template."""
+def tiny_tokenizer(chat_template: str = CHATML_TEMPLATE):
+    """A character-level fast tokenizer (printable ASCII + newline) with pad/eos and a chat template (ChatML by default)."""
     from tokenizers import Tokenizer, decoders, models
     from transformers import PreTrainedTokenizerFast
 
@@ -38,7 +57,7 @@ def tiny_tokenizer():
         eos_token="<|im_end|>",
         bos_token=None,
     )
-    tokenizer.chat_template = CHATML_TEMPLATE
+    tokenizer.chat_template = chat_template
     return tokenizer
 
 
@@ -89,10 +108,10 @@ def tiny_loaded(family: str = "llama", seed: int = 0, **overrides):
     return LoadedModel(model=model, tokenizer=tokenizer, name=f"tiny-{family}", source="local", weight_files=[])
 
 
-def save_tiny_model(folder: str | Path, family: str = "llama", seed: int = 0, **overrides) -> Path:
-    """Write a tiny model and its tokenizer to `folder` (safetensors) for `load_model(folder)`."""
+def save_tiny_model(folder: str | Path, family: str = "llama", seed: int = 0, chat_template: str = CHATML_TEMPLATE, **overrides) -> Path:
+    """Write a tiny model and its tokenizer (with `chat_template`) to `folder` (safetensors) for `load_model(folder)`."""
     folder = Path(folder)
-    tokenizer = tiny_tokenizer()
+    tokenizer = tiny_tokenizer(chat_template)
     model = tiny_model(family, seed=seed, tokenizer=tokenizer, **overrides)
     model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)

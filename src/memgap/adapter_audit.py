@@ -70,6 +70,7 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
     loaded = _load_model(config, progress)
     n_base_parameters = loaded.n_parameters
     model = load_adapter(loaded.model, folder)
+    data, rendering = _render_every_row(config, loaded, data)
     scorer = scorer_name(config, [*data.train, *data.seen, *data.unseen])
     subsets = {"seen": data.seen, "unseen": data.unseen, "train": membership_sample(config, data.train, data.seen)}
     base_rows = evaluate_stage("base", model, loaded, subsets, scorer, config, run_dir, stages, progress, adapter_disabled=True)
@@ -81,7 +82,27 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
     probes = probes_stage(config, data.train, data.seen, data.unseen, rows, run_dir)
     audit = assemble_adapter_audit(config, data, loaded, n_base_parameters, model, folder, scorer, trainer_output,
                                    figures, probes, rows, run_dir, stages)
+    audit["data"]["rendering"] = rendering
     return finish_audit(audit, config, run_dir, stages)
+
+
+def _render_every_row(config: AuditConfig, loaded, data: AuditData) -> tuple[AuditData, dict[str, Any]]:
+    """Every row the audit scores through the chat template once, before the first stage, with the
+    rules `memgap run` applies (data.system_turn, data.overlong_rows; memgap.preflight)."""
+    import dataclasses
+
+    from memgap.preflight import RenderedData, apply_system_turn, render_every_row
+
+    parts, folded_rows, dropped = {}, 0, []
+    for name in ("train", "seen", "unseen"):
+        records, folded = apply_system_turn(getattr(data, name), config.data.system_turn)
+        rendered = render_every_row(loaded.tokenizer, records, max_length=config.model.max_length, assistant_turns="last",
+                                    overlong_rows=config.data.overlong_rows)
+        parts[name], folded_rows, dropped = rendered.records, folded_rows + folded, dropped + rendered.overlong_ids
+    facts = RenderedData(records=[], examples={}, max_length=config.model.max_length,
+                         assistant_turns=config.training.assistant_turns, overlong_policy=config.data.overlong_rows,
+                         overlong_ids=dropped, system_turn=config.data.system_turn, folded_system_turns=folded_rows).facts()
+    return dataclasses.replace(data, **parts), facts
 
 
 def read_audit_data(config: AuditConfig, *, split_dir=None, train_path=None, eval_path=None) -> AuditData:

@@ -21,6 +21,8 @@ class DataConfig:
     path: str | None = None  # None: the bundled Tenacious data set
     family_field: str = "family"
     infer_families: bool = False  # infer near-duplicate families instead of reading family_field
+    system_turn: str = "keep"  # keep | fold: fold a leading system turn into the first user turn (templates that refuse system turns)
+    overlong_rows: str = "error"  # error | drop: rows whose final assistant turn model.max_length cuts off entirely
 
 
 MODEL_DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -65,6 +67,7 @@ class TrainingConfig:
     max_steps: int = -1
     gradnorm_every_steps: int = 1
     save_steps: int = 10  # checkpoints, so an interrupted run resumes
+    assistant_turns: str = "all"  # all (TRL's assistant-only loss: every assistant turn) | last (the final turn only)
 
 
 @dataclass
@@ -280,6 +283,9 @@ def _validate(config: AuditConfig, source: str) -> None:
         (config.stats.n_resamples >= 100, "stats.n_resamples", "must be at least 100"),
         (0.0 < config.stats.alpha < 0.5, "stats.alpha", "must lie in (0, 0.5)"),
         (config.verdict.primary_metric in ("score", "nll"), "verdict.primary_metric", "must be 'score' or 'nll'"),
+        (config.data.system_turn in ("keep", "fold"), "data.system_turn", "must be 'keep' or 'fold'"),
+        (config.data.overlong_rows in ("error", "drop"), "data.overlong_rows", "must be 'error' or 'drop'"),
+        (config.training.assistant_turns in ("all", "last"), "training.assistant_turns", "must be 'all' or 'last'"),
         (config.probes.verbatim_span_tokens >= 2, "probes.verbatim_span_tokens", "must be at least 2"),
     ]
     for ok, key, message in checks:

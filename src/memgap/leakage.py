@@ -123,7 +123,8 @@ def _families(train, evaluation, infer: bool) -> tuple[list[str], list[str]]:
         for record in records:
             if record.family in (None, ""):
                 raise MemgapError(
-                    f"{side} record '{record.id}' has no family; pass --family-field NAME, or --infer to infer families"
+                    f"{side} record '{record.id}' has no family (NaN, NA and empty count as none); "
+                    "pass --family-field NAME, or --infer to infer families", where=record.source,
                 )
     return [record.family for record in train], [record.family for record in evaluation]
 

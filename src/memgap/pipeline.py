@@ -42,25 +42,29 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     run_dir = Path(config.out)
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     stages = Stages(run_dir, settings_fingerprint(_resume_relevant(config)))
     stages.check_compatible()
 
+    # Everything a user can get wrong is checked before the first stage is written: the data, the
+    # model, and every row rendered by its chat template and tokenizer (memgap.preflight).
     data_path = _data_path(config)
     records, family_source = _stage_families(config, data_path)
-    train, seen, unseen = _stage_split(config, records, data_path, run_dir, stages)
+    log.info("loading model %s", config.model.name or "(embedded SmolLM2-135M-Instruct)")
+    loaded = _load_model(config, progress)
+    _check_lora_targets(config, loaded)
+    rendered = _render_every_row(config, loaded, records)
+    records = rendered.records
+    train, seen, unseen, save_split = _split(config, records, run_dir, stages)
     log.info(
         "%d rows in %d families (%s); training on %d rows, seen-family hold-out %d, unseen-family hold-out %d",
         len(records), len({r.family for r in records}), family_source, len(train), len(seen), len(unseen),
     )
     membership = membership_sample(config, train, seen)
-
-    log.info("loading model %s", config.model.name or "(embedded SmolLM2-135M-Instruct)")
-    loaded = _load_model(config, progress)
-    _check_lora_targets(config, loaded)
-    train_examples = _encode_training_rows(config, loaded, train)
+    train_examples = _training_examples(config, loaded, train, rendered)
     warnings = schedule_warnings(len(train_examples), config.training)
     scorer = scorer_name(config, records)
+    if save_split is not None:
+        save_split()
     subsets = {"seen": seen, "unseen": unseen, "train": membership}
     base_rows = evaluate_stage("base", loaded.model, loaded, subsets, scorer, config, run_dir, stages, progress)
     train_result = _stage_train(config, loaded, train, train_examples, run_dir, stages, progress)
@@ -73,6 +77,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     audit = assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer,
                       train_result, figures, probes, run_dir, stages)
     audit["warnings"] = warnings
+    audit["data"]["rendering"] = rendered.facts()
     return finish_audit(audit, config, run_dir, stages)
 
 
@@ -87,15 +92,32 @@ def _stage_families(config: AuditConfig, data_path: Path) -> tuple[list[Record],
     return assign_families(records, infer=config.data.infer_families, family_field=config.data.family_field, seed=config.seed)
 
 
-def _stage_split(config: AuditConfig, records: list[Record], data_path: Path, run_dir: Path, stages: Stages):
-    """The nested split, capped to the run's size and saved with a manifest of counts and hashes.
+def _render_every_row(config: AuditConfig, loaded, records: list[Record]):
+    """Every row through the chat template and tokenizer once (see memgap.preflight)."""
+    from memgap.preflight import apply_system_turn, render_every_row
+
+    records, folded = apply_system_turn(records, config.data.system_turn)
+    if folded:
+        log.info("folded the system turn into the first user turn in %d rows (data.system_turn: fold)", folded)
+    return render_every_row(
+        loaded.tokenizer, records, max_length=config.model.max_length, assistant_turns=config.training.assistant_turns,
+        overlong_rows=config.data.overlong_rows, system_turn=config.data.system_turn, folded_system_turns=folded,
+    )
+
+
+def _split(config: AuditConfig, records: list[Record], run_dir: Path, stages: Stages):
+    """The nested split, capped to the run's size, computed in memory; the returned callable saves it
+    with a manifest of counts and hashes (None when there is nothing to save).
 
     A resumed run reads the saved split back, so it trains and evaluates on exactly the same rows.
     """
+    from memgap.preflight import apply_system_turn
+
     folder = run_dir / "split"
     parts = ("train", "seen_holdout", "unseen_holdout")
     if stages.done("split") and all((folder / f"{name}.jsonl").exists() for name in parts):
-        return tuple(read_records(folder / f"{name}.jsonl", family_field=config.data.family_field) for name in parts)
+        saved = [read_records(folder / f"{name}.jsonl", family_field=config.data.family_field) for name in parts]
+        return (*(apply_system_turn(part, config.data.system_turn)[0] for part in saved), None)
     started = time.perf_counter()
     split = splits.nested_split(
         records,
@@ -111,9 +133,12 @@ def _stage_split(config: AuditConfig, records: list[Record], data_path: Path, ru
         **split.parameters, "max_train_rows": config.split.max_train_rows,
         "max_holdout_items": config.split.max_holdout_items,
     })
-    splits.write_split(capped, folder, input_sha256=sha256_file(data_path), family_field=config.data.family_field)
-    stages.mark_done("split", time.perf_counter() - started)
-    return train, seen, unseen
+
+    def save() -> None:
+        splits.write_split(capped, folder, input_sha256=sha256_file(_data_path(config)), family_field=config.data.family_field)
+        stages.mark_done("split", time.perf_counter() - started)
+
+    return train, seen, unseen, save
 
 
 def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples, run_dir: Path, stages: Stages, progress: bool):
@@ -134,14 +159,13 @@ def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples,
     return result
 
 
-def _encode_training_rows(config: AuditConfig, loaded, train: Sequence[Record]):
-    """Tokenize the training rows once, before the base evaluation: refuse rows that truncation
-    empties, and estimate training memory and time, warning when the run will not fit. The encoded
-    rows go on to training."""
-    from memgap.encoding import encode_all, require_some_completion
+def _training_examples(config: AuditConfig, loaded, train: Sequence[Record], rendered):
+    """The training rows' encodings (rendered up front); estimate training memory and time, warning
+    when the run will not fit. The encoded rows go on to training."""
+    from memgap.encoding import require_some_completion
     from memgap.resources import estimate_training
 
-    examples = encode_all(loaded.tokenizer, train, config.model.max_length)
+    examples = [rendered.examples[record.id] for record in train]
     require_some_completion(examples, config.model.max_length)
     lengths = [len(example.input_ids) for example in examples]
     model_config = loaded.model.config

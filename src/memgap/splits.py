@@ -250,11 +250,14 @@ def _family_codes(records: Sequence[Record]) -> np.ndarray:
 
 
 def _stratify_labels(records: Sequence[Record], field_name: str) -> np.ndarray:
+    from memgap.data.values import canonical_value
+
     labels = []
     for record in records:
-        if field_name not in record.row or record.row[field_name] in (None, ""):
+        label = canonical_value(record.row.get(field_name))  # NaN is missing, 1.0 is 1, as for families
+        if label is None:
             raise MemgapError(f"record '{record.id}' has no value to stratify on", where=f"field '{field_name}'")
-        labels.append(str(record.row[field_name]))
+        labels.append(label)
     return np.asarray(labels)
 
 

@@ -18,7 +18,7 @@ from memgap.analysis import analyse
 from memgap.atomic import write_json_atomic
 from memgap.audit_document import json_ready
 from memgap.config import AuditConfig
-from memgap.data.io import write_jsonl
+from memgap.data.io import read_jsonl_rows, write_jsonl
 from memgap.data.records import Record
 from memgap.run_folder import Stages
 
@@ -59,7 +59,7 @@ def evaluate_stage(label: str, model, loaded, subsets: Mapping[str, Sequence[Rec
 
     path = run_dir / "evaluation" / f"{label}.jsonl"
     if stages.done(f"evaluate-{label}") and path.exists():
-        return [json.loads(line) for line in path.read_text().splitlines()]
+        return read_jsonl_rows(path)
     log.info("evaluating the %s model: reference NLL, greedy generation, %s score", label, scorer)
     started = time.perf_counter()
     context = model.disable_adapter() if adapter_disabled else merged_lora(model)

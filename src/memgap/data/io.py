@@ -2,10 +2,17 @@
 
 Every problem a user can fix is reported as one line naming the file, the row (1-based line for
 JSONL and CSV, 1-based index for JSON and Parquet) and the field.
+
+JSONL is split on "\n" only: JSON escapes every control character, so a raw U+2028, U+0085 or
+\x1c inside a string (as `json.dumps(ensure_ascii=False)` writes them) is text, not a line break.
+`read_jsonl_rows` is the one reader of every JSONL file, the user's and memgap's own (run folder,
+`--out` files). CSV is parsed by the csv module over the whole text, so quoted cells keep their
+line breaks; only structured fields are decoded from JSON text there.
 """
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -14,10 +21,14 @@ from typing import Any
 
 from memgap.atomic import write_text_atomic
 from memgap.data.records import Record
+from memgap.data.rows import record_from_row
 from memgap.errors import MemgapError, where_in_file
 
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
-ROLES = ("system", "user", "assistant", "tool")
+# CSV cells decoded from JSON text: the structured fields of TRL's formats (prompt and completion only
+# when they hold a list of messages); every other cell stays the string it is.
+STRUCTURED_CSV_FIELDS = ("messages", "context", "tools")
+CONVERSATIONAL_CSV_FIELDS = ("prompt", "completion")
 
 
 def read_records(
@@ -47,8 +58,9 @@ def read_records(
     rows = list(_read_rows(path, suffix))
     if not rows:
         raise MemgapError("file holds no records", where=str(path))
+    from_text = suffix == ".csv"
     records = [
-        _record_from_row(row, path, line, index, family_field, require_family)
+        record_from_row(row, path, line, index, family_field, require_family, from_text=from_text)
         for index, (line, row) in enumerate(rows)
     ]
     _check_unique_ids(records, path, [line for line, _ in rows])
@@ -77,8 +89,25 @@ def _open_text(path: Path):
         raise MemgapError("not UTF-8 text (binary file?)", where=where_in_file(path, line)) from None
 
 
+def read_jsonl_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every JSON object of a JSONL file, in order (blank lines skipped).
+
+    Lines are split on "\n" only (a trailing "\r" is JSON whitespace). Raises MemgapError naming
+    the file and line for text that is not UTF-8, malformed JSON or a line that is not an object.
+    """
+    return [row for _, row in _read_jsonl(Path(path))]
+
+
+def iter_jsonl_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(1-based line number, object) of each non-blank line of a JSONL file; errors as `read_jsonl_rows`."""
+    path = Path(path)
+    if not path.is_file():
+        raise MemgapError("no such file", where=str(path))
+    yield from _read_jsonl(path)
+
+
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, line in enumerate(_open_text(path).splitlines(), start=1):
+    for number, line in enumerate(_open_text(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -106,25 +135,36 @@ def _read_json(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    text = _open_text(path)
-    reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames:
-        raise MemgapError("CSV has no header row", where=str(path))
+    # newline="" hands the csv module every "\r" and "\n" untouched, so quoted cells keep them.
+    reader = csv.DictReader(io.StringIO(_open_text(path), newline=""))
     try:
+        if not reader.fieldnames:
+            raise MemgapError("CSV has no header row", where=str(path))
+        start = reader.line_num + 1
         for row in reader:
-            cleaned = {key: _maybe_json(value) for key, value in row.items() if key is not None}
-            yield reader.line_num, cleaned
+            cleaned = {key: _csv_cell(key, value, path, start) for key, value in row.items() if key is not None}
+            yield start, cleaned  # the physical line the row starts on, also when cells span lines
+            start = reader.line_num + 1
     except csv.Error as error:
         raise MemgapError(f"malformed CSV ({error})", where=where_in_file(path, reader.line_num)) from None
 
 
-def _maybe_json(value: Any) -> Any:
-    """CSV cells holding JSON lists or objects (messages, context) are decoded."""
-    if isinstance(value, str) and value[:1] in "[{":
+def _csv_cell(key: str, value: Any, path: Path, line: int) -> Any:
+    """Decode the structured fields from JSON text; every other cell stays the string it is."""
+    if not isinstance(value, str) or value.strip()[:1] not in ("[", "{"):
+        return value
+    if key in STRUCTURED_CSV_FIELDS:
         try:
             return json.loads(value)
+        except json.JSONDecodeError as error:
+            raise MemgapError(f"malformed JSON in a CSV cell ({error.msg})", where=where_in_file(path, line, key)) from None
+    if key in CONVERSATIONAL_CSV_FIELDS:
+        try:
+            decoded = json.loads(value)
         except json.JSONDecodeError:
             return value
+        if isinstance(decoded, list) and decoded and all(isinstance(m, dict) and "role" in m for m in decoded):
+            return decoded
     return value
 
 
@@ -136,94 +176,31 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     except Exception as error:  # pyarrow raises many types for a corrupt file
         raise MemgapError(f"not a readable Parquet file ({type(error).__name__})", where=str(path)) from None
     for number, row in enumerate(table.to_pylist(), start=1):
-        yield number, row
+        yield number, _without_struct_fill(row)
 
 
-def _record_from_row(
-    row: dict[str, Any],
-    path: Path,
-    line: int,
-    index: int,
-    family_field: str | None,
-    require_family: bool,
-) -> Record:
-    def where(field: str | None = None) -> str:
-        return where_in_file(path, line, field)
-
-    record_id = row.get("id")
-    record_id = f"row-{index + 1}" if record_id in (None, "") else str(record_id)
-    family = None
-    if family_field:
-        value = row.get(family_field)
-        if value in (None, ""):
-            if require_family:
-                raise MemgapError("missing family (pass --infer to infer families)", where=where(family_field))
-        else:
-            family = str(value)
-    context = row.get("context")
-    if context is not None and not isinstance(context, dict):
-        raise MemgapError("expected an object", where=where("context"))
-
-    if "messages" in row:
-        prompt_messages, completion = _split_messages(row["messages"], where)
-        return Record(record_id, completion, prompt_messages=prompt_messages, family=family, context=context, row=row)
-    if "prompt" in row and "completion" in row:
-        prompt, completion = row["prompt"], row["completion"]
-        if isinstance(prompt, list):
-            prompt_messages = _validate_messages(prompt, where, "prompt")
-            completion_messages = _validate_messages(completion, where, "completion") if isinstance(completion, list) else None
-            if completion_messages is None:
-                if not isinstance(completion, str):
-                    raise MemgapError("expected a string or a list of messages", where=where("completion"))
-                text = completion
-            else:
-                if not completion_messages or completion_messages[-1]["role"] != "assistant":
-                    raise MemgapError("conversational completion needs an assistant message", where=where("completion"))
-                text = completion_messages[-1]["content"]
-            _require_text(text, where("completion"))
-            return Record(record_id, text, prompt_messages=tuple(prompt_messages), family=family, context=context, row=row)
-        if not isinstance(prompt, str):
-            raise MemgapError("expected a string or a list of messages", where=where("prompt"))
-        if not isinstance(completion, str):
-            raise MemgapError("expected a string", where=where("completion"))
-        _require_text(completion, where("completion"))
-        return Record(record_id, completion, prompt_text=prompt, family=family, context=context, row=row)
-    missing = "completion" if "prompt" in row else "messages"
-    raise MemgapError(
-        "missing field (records need 'messages', or 'prompt' and 'completion')", where=where(missing)
-    )
+def _without_struct_fill(row: dict[str, Any]) -> dict[str, Any]:
+    """Drop the null keys Parquet adds to every message and tool schema (a struct column holds the
+    union of all rows' keys), so a template sees the keys each row really had."""
+    row = dict(row)
+    for name in ("messages", "prompt", "completion"):
+        if isinstance(row.get(name), list):
+            row[name] = [
+                {k: (v if k == "content" else _drop_nulls(v)) for k, v in m.items() if v is not None or k == "content"}
+                if isinstance(m, dict) else m
+                for m in row[name]
+            ]
+    if isinstance(row.get("tools"), list):
+        row["tools"] = _drop_nulls(row["tools"])
+    return row
 
 
-def _validate_messages(messages: Any, where, field: str) -> list[dict[str, str]]:
-    if not isinstance(messages, list):
-        raise MemgapError(f"expected a list of messages, got {type(messages).__name__}", where=where(field))
-    if not messages:
-        raise MemgapError("empty list of messages", where=where(field))
-    checked = []
-    for position, message in enumerate(messages):
-        if not isinstance(message, dict) or "role" not in message or "content" not in message:
-            raise MemgapError(f"message {position} needs 'role' and 'content'", where=where(field))
-        if message["role"] not in ROLES:
-            raise MemgapError(f"message {position} has unknown role '{message['role']}'", where=where(field))
-        if not isinstance(message["content"], str):
-            raise MemgapError(f"message {position} content must be text", where=where(field))
-        checked.append({"role": message["role"], "content": message["content"]})
-    return checked
-
-
-def _split_messages(messages: Any, where) -> tuple[tuple[dict[str, str], ...], str]:
-    checked = _validate_messages(messages, where, "messages")
-    if checked[-1]["role"] != "assistant":
-        raise MemgapError("the last message must be the assistant's (no assistant turn to learn)", where=where("messages"))
-    if len(checked) < 2:
-        raise MemgapError("needs at least one message before the assistant's", where=where("messages"))
-    _require_text(checked[-1]["content"], where("messages"))
-    return tuple(checked[:-1]), checked[-1]["content"]
-
-
-def _require_text(text: str, where: str) -> None:
-    if not text.strip():
-        raise MemgapError("empty completion", where=where)
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _drop_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(item) for item in value]
+    return value
 
 
 def _check_unique_ids(records: list[Record], path: Path, lines: list[int]) -> None:
@@ -240,11 +217,13 @@ def records_to_rows(records: Iterable[Record], *, family_field: str = "family") 
     for record in records:
         row = dict(record.row)
         row["id"] = record.id
-        if record.family is not None:
-            row[family_field] = record.family
+        if record.family is not None or family_field in row:
+            row[family_field] = record.family  # canonical: a NaN family is written as null
         if not row.get("messages") and not ("prompt" in row and "completion" in row):
             if record.prompt_messages is not None:
-                row["messages"] = [*record.prompt_messages, {"role": "assistant", "content": record.completion}]
+                row["messages"] = list(record.messages)
+                if record.tools:
+                    row["tools"] = list(record.tools)
             else:
                 row["prompt"], row["completion"] = record.prompt_text, record.completion
         rows.append(row)
@@ -252,6 +231,9 @@ def records_to_rows(records: Iterable[Record], *, family_field: str = "family") 
 
 
 def write_jsonl(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]]) -> Path:
-    """Write rows as JSONL atomically (sorted keys: equal rows give byte-identical files)."""
+    """Write rows as JSONL atomically (sorted keys: equal rows give byte-identical files).
+
+    Non-ASCII text is written as is, U+2028 and U+0085 included; `read_jsonl_rows` reads it back.
+    """
     text = "".join(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n" for row in rows)
     return write_text_atomic(path, text)

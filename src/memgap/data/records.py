@@ -1,37 +1,60 @@
 """The one in-memory shape of an SFT example that every stage of an audit reads.
 
 A record is either chat (`messages`, or conversational `prompt`/`completion`) or plain text
-(`prompt`/`completion` strings), following TRL's dataset conventions. The completion is what the
-model is trained to produce and what the audit scores; the prompt is everything before it.
+(`prompt`/`completion` strings), following TRL's dataset conventions. The completion is the final
+assistant turn: what evaluation scores, given everything before it (`prompt_messages`). Training
+learns every assistant turn from `train_from_turn` on (TRL's assistant-only loss), so a multi-turn
+conversation keeps all its turns. Messages are kept whole (`tool_calls`, `name`, `tool_call_id`, any
+key a chat template may read); only `content` given as text parts is joined into one string.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Record:
-    """One SFT example: the prompt, the reference completion, its family and its source row."""
+    """One SFT example: the prompt, the reference completion, its family and its source row.
+
+    `prompt_messages`: every message before the final assistant turn (system, user, earlier
+    assistant turns, tool calls and results), each a full message dict. `completion_message`: the
+    final assistant turn as a dict (None: `{"role": "assistant", "content": completion}`).
+    `train_from_turn`: index of the first message whose assistant turns training may learn (0 for
+    a `messages` row; the prompt's length for a conversational prompt/completion row, whose prompt
+    is never learned). `tools`: the row's tool schemas, handed to the chat template. `source`: the
+    file and row it was read from, for error messages.
+    """
 
     id: str
     completion: str
-    prompt_messages: tuple[dict[str, str], ...] | None = None
+    prompt_messages: tuple[dict[str, Any], ...] | None = None
     prompt_text: str | None = None
     family: str | None = None
     context: dict[str, Any] | None = None
     row: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    completion_message: dict[str, Any] | None = None
+    tools: tuple[dict[str, Any], ...] | None = None
+    train_from_turn: int = 0
+    source: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_chat(self) -> bool:
         return self.prompt_messages is not None
 
     @property
+    def messages(self) -> tuple[dict[str, Any], ...]:
+        """The whole conversation: the prompt messages and the final assistant turn (chat records only)."""
+        final = self.completion_message or {"role": "assistant", "content": self.completion}
+        return (*(self.prompt_messages or ()), final)
+
+    @property
     def prompt_plain(self) -> str:
-        """The prompt as plain text (user-visible content only), for similarity and probes."""
+        """The prompt as plain text (message contents only), for similarity and probes."""
         if self.prompt_messages is not None:
-            return "\n".join(message["content"] for message in self.prompt_messages)
+            return "\n".join(message["content"] for message in self.prompt_messages if isinstance(message.get("content"), str))
         return self.prompt_text or ""
 
     @property
@@ -40,15 +63,7 @@ class Record:
         return f"{self.prompt_plain}\n{self.completion}"
 
     def with_family(self, family: str) -> "Record":
-        return Record(
-            id=self.id,
-            completion=self.completion,
-            prompt_messages=self.prompt_messages,
-            prompt_text=self.prompt_text,
-            family=family,
-            context=self.context,
-            row=self.row,
-        )
+        return dataclasses.replace(self, family=family)
 
 
 def context_strings(context: Any) -> Iterator[str]:

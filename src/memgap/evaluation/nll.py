@@ -27,8 +27,18 @@ def completion_token_stats(
     progress: bool = False,
     description: str = "scoring",
 ) -> list[TokenStats]:
-    """TokenStats of each record's reference completion under the model (teacher forcing)."""
-    encoded = [encode(tokenizer, record, max_length) for record in records]
+    """TokenStats of each record's reference completion under the model (teacher forcing).
+
+    The reference is the final assistant turn, given everything before it. Raises MemgapError naming
+    the rows whose reference `max_length` cuts off entirely (their NLL would be NaN); an audit
+    refuses or drops such rows before any stage, so this only guards direct callers.
+    """
+    encoded = [encode(tokenizer, record, max_length, assistant_turns="last") for record in records]
+    empty = [example.record_id for example in encoded if not example.completion_tokens]
+    if empty:
+        from memgap.encoding import overlong_error
+
+        raise overlong_error(empty, max_length, max(e.full_length for e in encoded if e.record_id in set(empty)))
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
     results: list[TokenStats | None] = [None] * len(encoded)
     pad_id = tokenizer.pad_token_id

@@ -9,7 +9,6 @@ texts with an `id`) are scored by `score_predictions` against the record of the 
 """
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,21 +86,10 @@ def score_predictions(predictions_path: str | os.PathLike[str], records: Sequenc
 
 
 def _jsonl_rows(path: Path):
-    """(line number, row) of a JSONL file, split on '\\n' only, as memgap writes it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MemgapError("no such file", where=str(path)) from None
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            raise MemgapError("malformed JSON", where=where_in_file(path, number)) from None
-        if not isinstance(row, dict):
-            raise MemgapError("expected a JSON object", where=where_in_file(path, number))
-        yield number, row
+    """(line number, row) of a JSONL file, through the one JSONL reader (split on '\\n' only)."""
+    from memgap.data.io import iter_jsonl_rows
+
+    yield from iter_jsonl_rows(path)
 
 
 def summarize_scores(results: list[dict[str, Any]]) -> dict[str, Any]:

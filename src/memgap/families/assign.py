@@ -16,7 +16,7 @@ def assign_families(
     for record in records:
         if record.family in (None, ""):
             raise MemgapError(
-                f"record '{record.id}' has no family in field '{family_field}'; "
-                "pass --family-field NAME for another column, or --infer to infer families"
+                f"record '{record.id}' has no family in field '{family_field}' (NaN, NA and empty count as none); "
+                "pass --family-field NAME for another column, or --infer to infer families", where=record.source,
             )
     return list(records), "declared"

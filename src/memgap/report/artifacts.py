@@ -85,19 +85,14 @@ def _optional(run: RunArtifacts, relative: str, reader) -> Any:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for line_number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise _Unreadable(f"line {line_number}: {error.msg}") from None
-            if not isinstance(row, dict):
-                raise _Unreadable(f"line {line_number}: expected a JSON object")
-            rows.append(row)
-    return rows
+    from memgap.data.io import read_jsonl_rows
+
+    try:
+        return read_jsonl_rows(path)
+    except MemgapError as error:
+        place = (error.where or "").removeprefix(str(path)).lstrip(":")
+        message = str(error).removeprefix(f"{error.where}: ") if error.where else str(error)
+        raise _Unreadable(f"line {place}: {message}" if place else message) from None
 
 
 def _read_csv(path: Path, columns: dict[str, type]) -> list[dict[str, Any]]:

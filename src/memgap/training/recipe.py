@@ -38,6 +38,7 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
 
     from memgap.data.io import read_records
     from memgap.models import load_configured_model
+    from memgap.preflight import apply_system_turn, render_every_row
     from memgap.training.pressure import gradient_summary
     from memgap.training.sft import train_lora
     from memgap.training.updates import realised_updates, update_summary
@@ -45,10 +46,17 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
     out_dir = Path(out_dir)
     records = read_records(data_path, family_field=config.data.family_field)
     loaded = load_configured_model(config.model)
+    # The audit's rules for system turns and over-long rows (data.system_turn, data.overlong_rows).
+    records, folded = apply_system_turn(records, config.data.system_turn)
+    rendered = render_every_row(
+        loaded.tokenizer, records, max_length=config.model.max_length, assistant_turns=config.training.assistant_turns,
+        overlong_rows=config.data.overlong_rows, system_turn=config.data.system_turn, folded_system_turns=folded,
+    )
     gradnorms_csv, updates_csv = out_dir / "gradnorms.csv", out_dir / "updates.csv"
     result = train_lora(  # records gradnorms.csv and writes updates.csv
-        loaded, records, lora=config.lora, training=config.training, max_length=config.model.max_length,
+        loaded, rendered.records, lora=config.lora, training=config.training, max_length=config.model.max_length,
         output_dir=out_dir, seed=config.seed, progress=progress,
+        examples=[rendered.examples[record.id] for record in rendered.records],
     )
     is_main = PartialState().is_main_process
     update_rows = realised_updates(result.model)

@@ -22,7 +22,7 @@ from transformers.trainer_callback import ProgressCallback
 
 from memgap.config import LoraConfig, TrainingConfig
 from memgap.data.records import Record
-from memgap.encoding import IGNORE_INDEX, EncodedExample, encode_all, require_some_completion
+from memgap.encoding import IGNORE_INDEX, EncodedExample, encode_all, overlong_error, require_some_completion
 from memgap.errors import MemgapError
 from memgap.training.architectures import check_lora_targets, default_lora_targets
 from memgap.training.checkpoints import last_complete_checkpoint
@@ -121,8 +121,11 @@ def train_lora(
 ) -> TrainResult:
     """Train a LoRA adapter on the records, recording per-module gradient norms.
 
+    Raises MemgapError naming the rows whose final assistant turn `max_length` cuts off entirely.
     `examples` are the records already encoded at `max_length` (the pipeline encodes them once,
-    before evaluating the base model); without them the records are encoded here.
+    before evaluating the base model); without them the records are encoded here, learning the
+    assistant turns `training.assistant_turns` names (all of them, as TRL's assistant-only loss, or
+    the last).
 
     Writes output_dir/adapter (safetensors), gradnorms.csv (unless `callbacks` bring their own
     GradNormCallback), updates.csv, log_history.json and train_result.json.
@@ -139,8 +142,10 @@ def train_lora(
     set_seed(seed)
 
     if examples is None:
-        examples = encode_all(loaded.tokenizer, train_records, max_length)
-    examples = [example for example in examples if any(label != IGNORE_INDEX for label in example.labels)]
+        examples = encode_all(loaded.tokenizer, train_records, max_length, assistant_turns=training.assistant_turns)
+    cut_off = [example for example in examples if example.completion_cut_off]
+    if cut_off:  # never dropped silently: the audit drops them up front only when asked to
+        raise overlong_error([e.record_id for e in cut_off], max_length, max(e.full_length for e in cut_off))
     truncated = sum(1 for example in examples if example.truncated)
     if truncated:
         log.warning("%d of %d training rows are longer than max_length=%d tokens and are truncated", truncated, len(examples), max_length)
