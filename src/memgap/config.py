@@ -58,6 +58,9 @@ class TrainingConfig:
     max_steps: int = -1
     gradnorm_every_steps: int = 1
     save_steps: int = 10  # checkpoints, so an interrupted run resumes
+    curve_points: int = 8  # seen/unseen-family NLL evaluated at this many evenly spaced steps (plus step 0); 0: off
+    curve_holdout_items: int = 8  # items per hold-out scored at each curve point, spread over families
+    curve_train_items: int = 4  # training rows scored at each curve point (the training-sample curve)
 
 
 @dataclass
@@ -265,6 +268,9 @@ def _validate(config: AuditConfig, source: str) -> None:
         (config.training.gradient_accumulation_steps >= 1, "training.gradient_accumulation_steps", "must be at least 1"),
         (config.training.max_grad_norm >= 0, "training.max_grad_norm", "must be 0 (off) or positive"),
         (config.training.gradnorm_every_steps >= 1, "training.gradnorm_every_steps", "must be at least 1"),
+        (config.training.curve_points >= 0, "training.curve_points", "must be 0 (off) or positive"),
+        (config.training.curve_holdout_items >= 2, "training.curve_holdout_items", "must be at least 2"),
+        (config.training.curve_train_items >= 0, "training.curve_train_items", "must be 0 (no training curve) or positive"),
         (config.model.max_length >= 16, "model.max_length", "must be at least 16"),
         (config.evaluation.max_new_tokens >= 1, "evaluation.max_new_tokens", "must be at least 1"),
         (config.evaluation.generation_batch_size >= 1, "evaluation.generation_batch_size", "must be at least 1"),

@@ -222,6 +222,28 @@ def curves_sentence(curves: dict[str, Any]) -> str:
     return f"{first}; {second}."
 
 
+def step_metrics(rows: Sequence[CurveRow], step: int, *, alpha: float = 0.05) -> dict[str, float]:
+    """The figures logged at `step`: mean NLL per set, and (from the first step on) the gap and unseen reduction."""
+    metrics: dict[str, float] = {}
+    for holdout in (SEEN, UNSEEN, TRAIN):
+        values = [row.nll for row in rows if row.step == step and row.holdout == holdout]
+        if values:
+            metrics[f"eval_{holdout}_nll"] = sum(values) / len(values)
+    steps = sorted({row.step for row in rows if row.step <= step})
+    if len(steps) >= 2:
+        pair = [steps[0], step]
+        seen_table, unseen_table = _table(rows, SEEN), _table(rows, UNSEEN)
+        seen = _Matrix(seen_table, pair, _common_ids(seen_table, pair))
+        unseen = _Matrix(unseen_table, pair, _common_ids(unseen_table, pair))
+        gap = _falls_gap(seen, unseen, 0, 1, alpha)
+        metrics["eval_family_gap"] = gap["delta"]
+        for key in ("ci_low", "ci_high"):
+            if gap[key] is not None:
+                metrics[f"eval_family_gap_{key}"] = gap[key]
+        metrics["eval_unseen_holdout_reduction"] = float((unseen.values[0] - unseen.values[1]).mean())
+    return metrics
+
+
 # -- helpers --------------------------------------------------------------------------------------
 
 

@@ -61,7 +61,8 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     scorer_name = _scorer_name(config, records)
     subsets = {"seen": seen, "unseen": unseen, "train": membership_sample}
     base_rows = _stage_evaluate("base", loaded.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
-    train_result = _stage_train(config, loaded, train, train_examples, run_dir, stages, progress)
+    curve_sets = _curve_sets(config, seen, unseen, membership_sample)
+    train_result = _stage_train(config, loaded, train, train_examples, run_dir, stages, progress, curve_sets=curve_sets)
     adapter_rows = _stage_evaluate("adapter", train_result.model, loaded, subsets, scorer_name, config, run_dir, stages, progress)
 
     rows = base_rows + adapter_rows
@@ -71,6 +72,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     probes = _probes(config, train, seen, unseen, rows, run_dir)
     audit = assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
                       train_result, figures, probes, run_dir, stages)
+    audit["training_curves"] = _training_curves(config, run_dir)
     return finish_audit(audit, config, run_dir, stages)
 
 
@@ -140,22 +142,63 @@ def _stage_evaluate(label, model, loaded, subsets, scorer_name, config, run_dir,
     return rows
 
 
-def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples, run_dir: Path, stages: Stages, progress: bool):
-    """Train the adapter once (resuming from its last checkpoint), or load it when already trained."""
+def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples, run_dir: Path, stages: Stages,
+                 progress: bool, *, curve_sets: dict[str, list[Record]] | None = None):
+    """Train the adapter once (resuming from its last checkpoint), or load it when already trained.
+
+    With `curve_sets` (seen_holdout, unseen_holdout, train_sample records) a `FamilyGapCallback`
+    scores them at step 0 and `training.curve_points` evenly spaced steps into training/family_gap.csv.
+    """
     from memgap.training.sft import load_trained, train_lora
 
     training_dir = run_dir / "training"
     if stages.done("train") and (training_dir / "adapter").exists():
         return load_trained(loaded, training_dir)
     log.info("training the LoRA adapter on %d rows", len(train))
+    callbacks = []
+    if curve_sets:
+        from memgap.training.curves_callback import FamilyGapCallback
+
+        callbacks.append(FamilyGapCallback(
+            curve_sets["seen_holdout"], curve_sets["unseen_holdout"], train_sample=curve_sets["train_sample"],
+            path=training_dir / "family_gap.csv", tokenizer=loaded.tokenizer, max_length=config.model.max_length,
+            eval_points=config.training.curve_points, batch_size=config.evaluation.nll_batch_size,
+            alpha=config.stats.alpha,
+        ))
     started = time.perf_counter()
     result = train_lora(
         loaded, train,
         lora=config.lora, training=config.training, max_length=config.model.max_length,
         output_dir=training_dir, seed=config.seed, resume=True, progress=progress, examples=examples,
+        callbacks=callbacks,
     )
     stages.mark_done("train", time.perf_counter() - started)
     return result
+
+
+def _curve_sets(config: AuditConfig, seen, unseen, train_sample) -> dict[str, list[Record]] | None:
+    """The records the training curves score: a family-spread sample of each hold-out and of the training rows."""
+    if config.training.curve_points < 1:
+        return None
+    size = config.training.curve_holdout_items
+    return {
+        "seen_holdout": splits.spread_over_families(seen, size, config.seed),
+        "unseen_holdout": splits.spread_over_families(unseen, size, config.seed),
+        "train_sample": splits.spread_over_families(train_sample, config.training.curve_train_items, config.seed)
+        if config.training.curve_train_items else [],
+    }
+
+
+def _training_curves(config: AuditConfig, run_dir: Path) -> dict[str, Any] | None:
+    """audit.json's `training_curves` from training/family_gap.csv (None without the file or with < 2 points)."""
+    from memgap.curves import read_family_gap, training_curves
+
+    path = run_dir / "training" / "family_gap.csv"
+    if config.training.curve_points < 1 or not path.exists():
+        return None
+    return training_curves(read_family_gap(path), alpha=config.stats.alpha,
+                           min_generalization_ratio=config.verdict.min_generalization_ratio,
+                           n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
 
 
 def _probes(config, train, seen, unseen, rows, run_dir) -> dict[str, Any]:
