@@ -12,7 +12,7 @@ from typing import Any
 from memgap.report import plots
 from memgap.report.artifacts import RunArtifacts
 from memgap.report.formatting import (
-    copied_pieces, highlight_html, highlight_md, interval, is_number, number, p_value, percent, points_interval,
+    copied_pieces, highlight_html, highlight_md, interval, is_number, number, p_value, percent, points_interval, signed,
 )
 
 HOLDOUT_NAMES = {"seen": "seen families", "unseen": "unseen families"}
@@ -164,7 +164,27 @@ def training_section(run: RunArtifacts) -> dict:
     png = plots.loss_curve(run.log_history) if run.log_history else None
     blocks.append(figure("loss", png, "Training loss by step") or
                   note(run.notes.get("training/log_history.json", "The training log holds no losses.")))
+    blocks += training_curves_blocks(run.audit)
     return section("training", "Training", blocks)
+
+
+def training_curves_blocks(audit: dict) -> list[dict | None]:
+    """Seen-, unseen-family and training-sample NLL over training: the sentence, the figure, the points."""
+    curves = audit.get("training_curves")
+    if not isinstance(curves, dict):
+        return []
+    rows = [[point["step"], number(point["seen_holdout"]["mean"]), number(point["unseen_holdout"]["mean"]),
+             number((point.get("train_sample") or {}).get("mean")), signed(point["gap"].get("delta")),
+             interval(point["gap"]), signed(point["unseen_reduction"].get("delta"))] for point in curves["points"]]
+    return [
+        paragraph(curves["sentence"]),
+        figure("family_gap", plots.family_gap_figure(curves),
+               "Seen-family, unseen-family and training-sample NLL over training, with the gap",
+               f"Bands: family-clustered {1 - float((curves.get('rule') or {}).get('alpha', 0.05)):.0%} intervals. "
+               "Dashed: where the gap opened; dotted: lowest unseen-family loss."),
+        table(["step", "seen NLL", "unseen NLL", "training-sample NLL", "gap", "gap CI", "unseen reduction"], rows,
+              "NLL in nats per completion token; gap and reduction measured from step 0 (docs/curves.md).", compact=True),
+    ]
 
 
 def summary_blocks(summary, missing: str) -> list[dict | None]:
