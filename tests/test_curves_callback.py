@@ -115,3 +115,27 @@ def test_records_without_families_or_shared_families_are_refused():
         FamilyGapCallback(seen, seen)
     with pytest.raises(MemgapError, match="empty"):
         FamilyGapCallback(seen, [])
+
+
+def test_memgap_train_with_both_holdouts_writes_the_curves(tmp_path, capsys):
+    from memgap.cli import main
+    from memgap.data.io import records_to_rows, write_jsonl
+    from tiny_models import save_tiny_model
+
+    train, seen, unseen = _holdouts()
+    model = save_tiny_model(tmp_path / "model")
+    paths = {name: write_jsonl(tmp_path / f"{name}.jsonl", records_to_rows(rows))
+             for name, rows in (("train", train), ("seen", seen), ("unseen", unseen))}
+    config = tmp_path / "audit.yaml"
+    config.write_text("model: {max_length: 128}\ntraining: {batch_size: 4, learning_rate: 0.005, curve_points: 2}\n")
+    common = ["train", "--data", str(paths["train"]), "--model", str(model), "--config", str(config),
+              "--max-steps", "4", "--no-progress"]
+    assert main([*common, "--out", str(tmp_path / "out"), "--seen-holdout", str(paths["seen"]),
+                 "--unseen-holdout", str(paths["unseen"])]) == 0
+    printed = capsys.readouterr().out
+    assert "family_gap.csv" in printed and "unseen-family loss" in printed
+    assert sorted({row.step for row in read_family_gap(tmp_path / "out" / "family_gap.csv")}) == [0, 2, 4]
+    with pytest.raises(SystemExit) as stopped:
+        main([*common, "--out", str(tmp_path / "half"), "--seen-holdout", str(paths["seen"])])
+    assert stopped.value.code == 2
+    assert "both hold-outs" in capsys.readouterr().err and not (tmp_path / "half").exists()
