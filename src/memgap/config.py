@@ -123,6 +123,9 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "evaluation.max_new_tokens": 128,
     "evaluation.membership_train_rows": 8,
     "stats.n_resamples": 2000,
+    "training.curve_points": 2,  # four optimizer steps: the curves at steps 0, 2 and 4, on small samples
+    "training.curve_holdout_items": 4,
+    "training.curve_train_items": 0,
 }
 BUNDLED_DATA_OVERRIDES: dict[str, Any] = {
     "split.max_train_rows": 72,
