@@ -72,7 +72,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     probes = _probes(config, train, seen, unseen, rows, run_dir)
     audit = assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
                       train_result, figures, probes, run_dir, stages)
-    audit["training_curves"] = _training_curves(config, run_dir)
+    audit["training_curves"] = _training_curves(config, run_dir, base_rows)
     return finish_audit(audit, config, run_dir, stages)
 
 
@@ -163,7 +163,7 @@ def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples,
             curve_sets["seen_holdout"], curve_sets["unseen_holdout"], train_sample=curve_sets["train_sample"],
             path=training_dir / "family_gap.csv", tokenizer=loaded.tokenizer, max_length=config.model.max_length,
             eval_points=config.training.curve_points, batch_size=config.evaluation.nll_batch_size,
-            alpha=config.stats.alpha,
+            alpha=config.stats.alpha, evaluate_at_start=False,  # step 0 comes from the base-model evaluation
         ))
     started = time.perf_counter()
     result = train_lora(
@@ -189,14 +189,23 @@ def _curve_sets(config: AuditConfig, seen, unseen, train_sample) -> dict[str, li
     }
 
 
-def _training_curves(config: AuditConfig, run_dir: Path) -> dict[str, Any] | None:
-    """audit.json's `training_curves` from training/family_gap.csv (None without the file or with < 2 points)."""
-    from memgap.curves import read_family_gap, training_curves
+def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """audit.json's `training_curves` from training/family_gap.csv, with step 0 taken from the base-model
+    evaluation of the same items (None without the file or with < 2 points)."""
+    from memgap.curves import CurveRow, read_family_gap, training_curves, write_family_gap
 
     path = run_dir / "training" / "family_gap.csv"
     if config.training.curve_points < 1 or not path.exists():
         return None
-    return training_curves(read_family_gap(path), alpha=config.stats.alpha,
+    rows = read_family_gap(path)
+    names = {"seen": "seen_holdout", "unseen": "unseen_holdout", "train": "train_sample"}
+    wanted = {(row.holdout, row.id) for row in rows}
+    start = [CurveRow(0, names[row["subset"]], row["id"], str(row["family"]), float(row["nll"]), int(row["n_tokens"]))
+             for row in base_rows
+             if row["subset"] in names and (names[row["subset"]], row["id"]) in wanted and row.get("n_tokens")]
+    rows = [*start, *(row for row in rows if row.step > 0)]
+    write_family_gap(path, rows)  # with step 0, as FamilyGapCallback writes it in other scripts
+    return training_curves(rows, alpha=config.stats.alpha,
                            min_generalization_ratio=config.verdict.min_generalization_ratio,
                            n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
 

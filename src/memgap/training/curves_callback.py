@@ -51,6 +51,8 @@ class FamilyGapCallback(TrainerCallback):
         batch_size: items per forward pass.
         alpha: level of the logged gap interval.
         trainer: the Trainer, for logging; found on the call stack when not given.
+        evaluate_at_start: score the base model at step 0 (off where the caller has those NLLs already,
+            as the audit does from its base-model evaluation).
 
     Raises `MemgapError` (at construction) for records without a family, an empty hold-out, or families
     shared by both hold-outs. `rows` holds every `CurveRow`; `curves()` returns `memgap.curves.training_curves`.
@@ -58,7 +60,8 @@ class FamilyGapCallback(TrainerCallback):
 
     def __init__(self, seen_holdout: Sequence[Record], unseen_holdout: Sequence[Record], *,
                  train_sample: Sequence[Record] = (), path: str | Path | None = "family_gap.csv", tokenizer=None,
-                 max_length: int = 768, eval_points: int = 8, batch_size: int = 8, alpha: float = 0.05, trainer=None):
+                 max_length: int = 768, eval_points: int = 8, batch_size: int = 8, alpha: float = 0.05, trainer=None,
+                 evaluate_at_start: bool = True):
         self.sets = {SEEN: list(seen_holdout), UNSEEN: list(unseen_holdout), TRAIN: list(train_sample)}
         _check_records(self.sets)
         self.path = Path(path) if path is not None else None
@@ -68,6 +71,7 @@ class FamilyGapCallback(TrainerCallback):
         self.batch_size = batch_size
         self.alpha = alpha
         self.trainer = trainer
+        self.evaluate_at_start = evaluate_at_start
         self.rows: list[CurveRow] = []
         self.steps: list[int] = []
         self.seconds = 0.0
@@ -79,6 +83,8 @@ class FamilyGapCallback(TrainerCallback):
         if state.global_step > 0 and self.path is not None and self.path.exists():
             # resumed: keep the points measured before the interruption
             self.rows = [row for row in read_family_gap(self.path) if row.step <= state.global_step]
+        if state.global_step == 0 and not self.evaluate_at_start:
+            return
         if state.global_step == 0 or not any(row.step == state.global_step for row in self.rows):
             self._evaluate(state, model, processing_class)
 
