@@ -72,7 +72,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     probes = _probes(config, train, seen, unseen, rows, run_dir)
     audit = assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
                       train_result, figures, probes, run_dir, stages)
-    audit["training_curves"] = _training_curves(config, run_dir, base_rows)
+    audit["training_curves"] = _training_curves(config, run_dir, base_rows, adapter_rows, train_result.steps)
     return finish_audit(audit, config, run_dir, stages)
 
 
@@ -163,7 +163,8 @@ def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples,
             curve_sets["seen_holdout"], curve_sets["unseen_holdout"], train_sample=curve_sets["train_sample"],
             path=training_dir / "family_gap.csv", tokenizer=loaded.tokenizer, max_length=config.model.max_length,
             eval_points=config.training.curve_points, batch_size=config.evaluation.nll_batch_size,
-            alpha=config.stats.alpha, evaluate_at_start=False,  # step 0 comes from the base-model evaluation
+            alpha=config.stats.alpha,  # the first and last points come from the base and adapter evaluations
+            evaluate_at_start=False, evaluate_at_end=False,
         ))
     started = time.perf_counter()
     result = train_lora(
@@ -189,25 +190,40 @@ def _curve_sets(config: AuditConfig, seen, unseen, train_sample) -> dict[str, li
     }
 
 
-def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """audit.json's `training_curves` from training/family_gap.csv, with step 0 taken from the base-model
-    evaluation of the same items (None without the file or with < 2 points)."""
+def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[dict[str, Any]],
+                     adapter_rows: Sequence[dict[str, Any]], steps: int) -> dict[str, Any] | None:
+    """audit.json's `training_curves` from training/family_gap.csv, with step 0 and the last step taken
+    from the base-model and adapter evaluations of the same items (None with curves off or < 2 points)."""
     from memgap.curves import CurveRow, read_family_gap, training_curves, write_family_gap
 
     path = run_dir / "training" / "family_gap.csv"
-    if config.training.curve_points < 1 or not path.exists():
+    if config.training.curve_points < 1:
         return None
-    rows = read_family_gap(path)
+    rows = read_family_gap(path) if path.exists() else []
     names = {"seen": "seen_holdout", "unseen": "unseen_holdout", "train": "train_sample"}
-    wanted = {(row.holdout, row.id) for row in rows}
-    start = [CurveRow(0, names[row["subset"]], row["id"], str(row["family"]), float(row["nll"]), int(row["n_tokens"]))
-             for row in base_rows
-             if row["subset"] in names and (names[row["subset"]], row["id"]) in wanted and row.get("n_tokens")]
-    rows = [*start, *(row for row in rows if row.step > 0)]
+    sets = _curve_sets(config, *_evaluated_records(base_rows))
+    wanted = {(holdout, record.id) for holdout, records in (sets or {}).items() for record in records}
+
+    def points(evaluated, step):
+        return [CurveRow(step, names[row["subset"]], row["id"], str(row["family"]), float(row["nll"]), int(row["n_tokens"]))
+                for row in evaluated
+                if row["subset"] in names and (names[row["subset"]], row["id"]) in wanted and row.get("n_tokens")]
+
+    rows = [*points(base_rows, 0), *(row for row in rows if 0 < row.step < steps), *points(adapter_rows, steps)]
     write_family_gap(path, rows)  # with step 0, as FamilyGapCallback writes it in other scripts
     return training_curves(rows, alpha=config.stats.alpha,
                            min_generalization_ratio=config.verdict.min_generalization_ratio,
                            n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
+
+
+def _evaluated_records(rows: Sequence[dict[str, Any]]) -> tuple[list[Record], list[Record], list[Record]]:
+    """Stand-in records (id, family) of the evaluated seen, unseen and training items, in evaluation order,
+    so `_curve_sets` draws the same curve items from them as it drew for training."""
+    by_subset: dict[str, list[Record]] = {"seen": [], "unseen": [], "train": []}
+    for row in rows:
+        if row["subset"] in by_subset:
+            by_subset[row["subset"]].append(Record(id=row["id"], completion="", prompt_text="", family=row["family"]))
+    return by_subset["seen"], by_subset["unseen"], by_subset["train"]
 
 
 def _probes(config, train, seen, unseen, rows, run_dir) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class FamilyGapCallback(TrainerCallback):
         trainer: the Trainer, for logging; found on the call stack when not given.
         evaluate_at_start: score the base model at step 0 (off where the caller has those NLLs already,
             as the audit does from its base-model evaluation).
+        evaluate_at_end: score the last step (off where the caller scores the final adapter anyway).
 
     Raises `MemgapError` (at construction) for records without a family, an empty hold-out, or families
     shared by both hold-outs. `rows` holds every `CurveRow`; `curves()` returns `memgap.curves.training_curves`.
@@ -61,7 +62,7 @@ class FamilyGapCallback(TrainerCallback):
     def __init__(self, seen_holdout: Sequence[Record], unseen_holdout: Sequence[Record], *,
                  train_sample: Sequence[Record] = (), path: str | Path | None = "family_gap.csv", tokenizer=None,
                  max_length: int = 768, eval_points: int = 8, batch_size: int = 8, alpha: float = 0.05, trainer=None,
-                 evaluate_at_start: bool = True):
+                 evaluate_at_start: bool = True, evaluate_at_end: bool = True):
         self.sets = {SEEN: list(seen_holdout), UNSEEN: list(unseen_holdout), TRAIN: list(train_sample)}
         _check_records(self.sets)
         self.path = Path(path) if path is not None else None
@@ -72,6 +73,7 @@ class FamilyGapCallback(TrainerCallback):
         self.alpha = alpha
         self.trainer = trainer
         self.evaluate_at_start = evaluate_at_start
+        self.evaluate_at_end = evaluate_at_end
         self.rows: list[CurveRow] = []
         self.steps: list[int] = []
         self.seconds = 0.0
@@ -80,6 +82,8 @@ class FamilyGapCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
         self.steps = planned_steps(state.max_steps, self.eval_points)
+        if not self.evaluate_at_end:
+            self.steps = [step for step in self.steps if step != state.max_steps]
         if state.global_step > 0 and self.path is not None and self.path.exists():
             # resumed: keep the points measured before the interruption
             self.rows = [row for row in read_family_gap(self.path) if row.step <= state.global_step]
