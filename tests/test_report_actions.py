@@ -21,7 +21,8 @@ CALM: dict = {
         "unseen_holdout": {"eval_rows": 12, "completion_view": {"eval_rows_with_13gram_overlap_count": 0,
                                                                 "eval_rows_with_13gram_overlap": 0.0},
                            "eval_rows_with_train_sibling_count": 0, "eval_rows_with_train_sibling": 0.0}}},
-    "training": {"steps": 20, "curves": {"best_step": 20, "onset_step": None}},
+    "training": {"steps": 20},
+    "training_curves": {"best_step": 20, "onset": None, "total_steps": 20},
     "gradients": {"by_module": {"q_proj": 0.15, "k_proj": 0.14, "v_proj": 0.15, "o_proj": 0.14, "gate_proj": 0.14,
                                 "up_proj": 0.14, "down_proj": 0.14}},
 }
@@ -91,19 +92,25 @@ def test_leakage_names_the_rows_to_remove_per_holdout():
     assert "eval_rows_with_train_sibling_count" not in first.figure
 
 
-@pytest.mark.parametrize("curves, expected", [
-    ({"best_step": 12, "onset_step": None}, "Stop training at step 12"),
-    ({"best_step": 8, "onset_step": 10}, "Stop training at step 8"),
-    ({"best_step": 15, "onset_step": 10}, "Stop training at step 10"),
+def curves(best_step, onset_step, total_steps=20) -> dict:
+    """`training_curves` as memgap.curves.training_curves writes it (the parts the action reads)."""
+    return {"best_step": best_step, "onset": None if onset_step is None else {"step": onset_step},
+            "total_steps": total_steps}
+
+
+@pytest.mark.parametrize("best, onset, expected", [
+    (12, None, "Stop training at step 12"),
+    (8, 10, "Stop training at step 8"),
+    (15, 10, "Stop training at step 10"),
 ])
-def test_training_curves_give_the_step_to_stop_at(curves, expected):
-    (action,) = next_actions(audit_with(training__curves=curves))
+def test_training_curves_give_the_step_to_stop_at(best, onset, expected):
+    (action,) = next_actions(audit_with(training_curves=curves(best, onset)))
     assert action.kind == "training" and action.title == expected and action.value in action.because
 
 
 def test_no_training_action_without_curves_or_when_the_last_step_is_best():
-    assert kinds(audit_with(training={"steps": 20})) == []
-    assert kinds(audit_with(training__curves={"best_step": 20, "onset_step": 20})) == []
+    assert kinds(audit_with(training_curves=None)) == []
+    assert kinds(audit_with(training_curves=curves(20, 20))) == []
 
 
 def test_modules_where_the_update_concentrated_are_named_with_their_share():
@@ -119,7 +126,7 @@ def test_modules_where_the_update_concentrated_are_named_with_their_share():
 
 def test_actions_are_frozen_records_in_reading_order():
     audit = audit_with(verdict={"label": "inconclusive", "primary_metric": "score"}, families__largest_10pct_share=0.7,
-                       training__curves={"best_step": 5})
+                       training_curves=curves(5, None))
     audit["split"]["leakage"]["unseen_holdout"]["completion_view"]["eval_rows_with_13gram_overlap_count"] = 1
     actions = next_actions(audit)
     assert [a.kind for a in actions] == ["leakage", "power", "concentration", "training"]

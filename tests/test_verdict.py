@@ -237,3 +237,78 @@ def test_an_unseen_hold_out_without_an_interval_is_named_and_explained():
 def test_a_defined_audit_carries_no_undefined_sentence():
     verdict = decide(audit_from_lifts(seen=(0.20, 0.03), unseen=(0.16, 0.03)), VerdictConfig())
     assert "undefined" not in verdict["claim"] and not any("undefined:" in reason for reason in verdict["reasons"])
+
+
+# -- family-specific parts, the qualifier and the training curves ---------------------------------
+
+
+def test_a_significant_secondary_gap_is_quoted_beside_a_generalizing_primary():
+    # The score's seen lift is not significant, the NLL gap is (+0.27, ratio 0.63): generalizes, small part named.
+    audit = audit_from_lifts(seen=(0.04, 0.03), unseen=(0.05, 0.02), nll=((0.73, 0.08), (0.46, 0.10)))
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "generalizes" and verdict["qualifier"] is None
+    gap = audit["gap"]["nll"]
+    assert f"In the reference NLL, {signed(gap['delta'])}" in verdict["claim"]
+    assert f"{signed(gap['ci_low'])} to {signed(gap['ci_high'])}" in verdict["claim"]
+    assert "about 37 % of the seen-family lift" in verdict["claim"]
+    assert [part["metric"] for part in verdict["family_specific"]] == ["nll"]
+    assert verdict["family_specific"][0]["share_of_seen_lift"] == pytest.approx(0.27 / 0.73)
+
+
+def test_a_secondary_ratio_below_the_threshold_qualifies_a_generalizing_verdict():
+    audit = audit_from_lifts(seen=(0.20, 0.03), unseen=(0.16, 0.03), nll=((0.60, 0.05), (0.15, 0.05)))
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "generalizes" and verdict["qualifier"] == "partly-family-specific"
+    assert "partly family-specific" in verdict["claim"] and "only 25 %" in verdict["claim"]
+    # the same figures with the NLL ratio above the threshold: no qualifier
+    assert decide(audit, VerdictConfig(min_generalization_ratio=0.2))["qualifier"] is None
+
+
+def test_no_qualifier_without_a_significant_secondary_gap():
+    audit = audit_from_lifts(seen=(0.20, 0.03), unseen=(0.16, 0.03), nll=((0.30, 0.2), (0.10, 0.2)))
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "generalizes" and verdict["qualifier"] is None and verdict["family_specific"] == []
+
+
+def test_a_memorizing_claim_quotes_the_share_of_the_lift():
+    audit = audit_from_lifts(seen=(0.26, 0.03), unseen=(0.02, 0.04), nll=None)
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "memorizes-families"
+    assert "about 92.3 % of the seen-family lift" in verdict["claim"]  # gap 0.24 of seen lift 0.26
+
+
+def test_training_curves_reach_the_reasons_and_the_claim():
+    audit = audit_from_lifts(seen=(0.26, 0.03), unseen=(0.02, 0.04))
+    audit["training_curves"] = {"onset": {"step": 20}, "best_step": 40, "total_steps": 80,
+                                "sentence": "The gap opened at step 20 of 80: ..."}
+    verdict = decide(audit, VerdictConfig())
+    assert "The gap opened at step 20 of 80; the unseen-family loss was lowest at step 40." in verdict["claim"]
+    assert any("Over training" in reason and "step 20 of 80" in reason for reason in verdict["reasons"])
+    audit["training_curves"] = {"onset": None, "best_step": 80, "total_steps": 80, "sentence": "no lasting gap"}
+    assert "step" not in decide(audit_from_lifts(seen=(0.20, 0.03), unseen=(0.16, 0.03), nll=None), VerdictConfig())["claim"]
+    assert "lowest at step" not in decide(audit, VerdictConfig())["claim"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(figures, st.tuples(st.floats(0.0, 0.8), st.floats(-0.3, 0.8), st.floats(0.01, 0.15), st.floats(0.01, 0.15)))
+def test_every_significant_gap_is_quoted_whatever_the_label(values, nll_values):
+    seen, unseen, se_seen, se_unseen = values
+    ns, nu, nse, nue = nll_values
+    audit = audit_from_lifts((seen, se_seen), (unseen, se_unseen), nll=((ns, nse), (nu, nue)))
+    verdict = decide(audit, VerdictConfig())
+    for metric, gap in audit["gap"].items():
+        significant = gap["delta"] > 0 and gap["p_value"] < 0.05 and gap["ci_low"] > 0
+        assert (metric in [part["metric"] for part in verdict["family_specific"]]) == significant
+        if significant:
+            assert signed(gap["delta"]) in verdict["claim"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(figures, st.floats(0.05, 0.8), st.floats(-0.2, 0.8), st.floats(0.001, 0.4))
+def test_a_smaller_secondary_unseen_lift_never_removes_the_qualifier(values, ns, nu, decrease):
+    seen, unseen, se_seen, se_unseen = values
+    config = VerdictConfig()
+    verdict = lambda u: decide(audit_from_lifts((seen, se_seen), (unseen, se_unseen), nll=((ns, 0.05), (u, 0.05))), config)
+    before, after = verdict(nu), verdict(nu - decrease)
+    if before["label"] == "generalizes" and before["qualifier"] == "partly-family-specific":
+        assert after["label"] != "generalizes" or after["qualifier"] == "partly-family-specific"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "GradNormCallback", "run_audit", "audit_adapter", "read_records", "paired_delta"]
+__all__ = ["__version__", "FamilyGapCallback", "GradNormCallback", "run_audit", "audit_adapter", "read_family_gap",
+           "read_records", "paired_delta", "training_curves"]
 
 
 def __getattr__(name: str):
@@ -18,6 +19,14 @@ def __getattr__(name: str):
         from memgap.training.gradnorm import GradNormCallback
 
         return GradNormCallback
+    if name == "FamilyGapCallback":
+        from memgap.training.curves_callback import FamilyGapCallback
+
+        return FamilyGapCallback
+    if name in ("read_family_gap", "training_curves"):
+        from memgap import curves
+
+        return getattr(curves, name)
     if name == "run_audit":
         from memgap.pipeline import run_audit
 

@@ -68,6 +68,12 @@ class TrainingConfig:
     gradnorm_every_steps: int = 1
     save_steps: int = 10  # checkpoints, so an interrupted run resumes
     assistant_turns: str = "all"  # all (TRL's assistant-only loss: every assistant turn) | last (the final turn only)
+    # Seen/unseen-family NLL at this many evenly spaced steps plus step 0 (0: off). In `memgap run` the first
+    # and last points come from the base and adapter evaluations; the sizes keep the points in between
+    # within 15 % of the default audit's training time (benchmarks/results/curves.md).
+    curve_points: int = 4
+    curve_holdout_items: int = 6  # items per hold-out scored at each curve point, spread over families
+    curve_train_items: int = 2  # training rows scored at each curve point (the training-sample curve)
 
 
 @dataclass
@@ -130,6 +136,9 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "evaluation.max_new_tokens": 128,
     "evaluation.membership_train_rows": 8,
     "stats.n_resamples": 2000,
+    "training.curve_points": 2,  # four optimizer steps: the curves at steps 0, 2 and 4, on small samples
+    "training.curve_holdout_items": 4,
+    "training.curve_train_items": 0,
 }
 BUNDLED_DATA_OVERRIDES: dict[str, Any] = {
     "split.max_train_rows": 72,
@@ -275,6 +284,9 @@ def _validate(config: AuditConfig, source: str) -> None:
         (config.training.gradient_accumulation_steps >= 1, "training.gradient_accumulation_steps", "must be at least 1"),
         (config.training.max_grad_norm >= 0, "training.max_grad_norm", "must be 0 (off) or positive"),
         (config.training.gradnorm_every_steps >= 1, "training.gradnorm_every_steps", "must be at least 1"),
+        (config.training.curve_points >= 0, "training.curve_points", "must be 0 (off) or positive"),
+        (config.training.curve_holdout_items >= 2, "training.curve_holdout_items", "must be at least 2"),
+        (config.training.curve_train_items >= 0, "training.curve_train_items", "must be 0 (no training curve) or positive"),
         (config.model.max_length >= 16, "model.max_length", "must be at least 16"),
         (config.model.device in MODEL_DEVICES, "model.device", f"must be one of {', '.join(MODEL_DEVICES)}"),
         (config.model.dtype in MODEL_DTYPES, "model.dtype", f"must be one of {', '.join(MODEL_DTYPES)}"),

@@ -67,7 +67,8 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
         save_split()
     subsets = {"seen": seen, "unseen": unseen, "train": membership}
     base_rows = evaluate_stage("base", loaded.model, loaded, subsets, scorer, config, run_dir, stages, progress)
-    train_result = _stage_train(config, loaded, train, train_examples, run_dir, stages, progress)
+    curve_sets = _curve_sets(config, seen, unseen, membership)
+    train_result = _stage_train(config, loaded, train, train_examples, run_dir, stages, progress, curve_sets=curve_sets)
     adapter_rows = evaluate_stage("adapter", train_result.model, loaded, subsets, scorer, config, run_dir, stages, progress)
 
     rows = base_rows + adapter_rows
@@ -78,6 +79,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
                       train_result, figures, probes, run_dir, stages)
     audit["warnings"] = warnings
     audit["data"]["rendering"] = rendered.facts()
+    audit["training_curves"] = _training_curves(config, run_dir, base_rows, adapter_rows, train_result.steps)
     return finish_audit(audit, config, run_dir, stages)
 
 
@@ -141,22 +143,88 @@ def _split(config: AuditConfig, records: list[Record], run_dir: Path, stages: St
     return train, seen, unseen, save
 
 
-def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples, run_dir: Path, stages: Stages, progress: bool):
-    """Train the adapter once (resuming from its last checkpoint), or load it when already trained."""
+def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples, run_dir: Path, stages: Stages,
+                 progress: bool, *, curve_sets: dict[str, list[Record]] | None = None):
+    """Train the adapter once (resuming from its last checkpoint), or load it when already trained.
+
+    With `curve_sets` (seen_holdout, unseen_holdout, train_sample records) a `FamilyGapCallback`
+    scores them at step 0 and `training.curve_points` evenly spaced steps into training/family_gap.csv.
+    """
     from memgap.training.sft import load_trained, train_lora
 
     training_dir = run_dir / "training"
     if stages.done("train") and (training_dir / "adapter").exists():
         return load_trained(loaded, training_dir)
     log.info("training the LoRA adapter on %d rows", len(train))
+    callbacks = []
+    if curve_sets:
+        from memgap.training.curves_callback import FamilyGapCallback
+
+        callbacks.append(FamilyGapCallback(
+            curve_sets["seen_holdout"], curve_sets["unseen_holdout"], train_sample=curve_sets["train_sample"],
+            path=training_dir / "family_gap.csv", tokenizer=loaded.tokenizer, max_length=config.model.max_length,
+            eval_points=config.training.curve_points, batch_size=config.evaluation.nll_batch_size,
+            alpha=config.stats.alpha,  # the first and last points come from the base and adapter evaluations
+            evaluate_at_start=False, evaluate_at_end=False,
+        ))
     started = time.perf_counter()
     result = train_lora(
         loaded, train,
         lora=config.lora, training=config.training, max_length=config.model.max_length,
         output_dir=training_dir, seed=config.seed, resume=True, progress=progress, examples=examples,
+        callbacks=callbacks,
     )
     stages.mark_done("train", time.perf_counter() - started)
     return result
+
+
+def _curve_sets(config: AuditConfig, seen, unseen, train_sample) -> dict[str, list[Record]] | None:
+    """The records the training curves score: a family-spread sample of each hold-out and of the training rows."""
+    if config.training.curve_points < 1:
+        return None
+    size = config.training.curve_holdout_items
+    return {
+        "seen_holdout": splits.spread_over_families(seen, size, config.seed),
+        "unseen_holdout": splits.spread_over_families(unseen, size, config.seed),
+        "train_sample": splits.spread_over_families(train_sample, config.training.curve_train_items, config.seed)
+        if config.training.curve_train_items else [],
+    }
+
+
+def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[dict[str, Any]],
+                     adapter_rows: Sequence[dict[str, Any]], steps: int) -> dict[str, Any] | None:
+    """audit.json's `training_curves` from training/family_gap.csv, with step 0 and the last step taken
+    from the base-model and adapter evaluations of the same items (None with curves off or < 2 points)."""
+    from memgap.curves import CurveRow, read_family_gap, training_curves, write_family_gap
+
+    path = run_dir / "training" / "family_gap.csv"
+    if config.training.curve_points < 1:
+        return None
+    rows = read_family_gap(path) if path.exists() else []
+    names = {"seen": "seen_holdout", "unseen": "unseen_holdout", "train": "train_sample"}
+    sets = _curve_sets(config, *_evaluated_records(base_rows))
+    wanted = {(holdout, record.id) for holdout, records in (sets or {}).items() for record in records}
+
+    def points(evaluated, step):
+        return [CurveRow(step, names[row["subset"]], row["id"], str(row["family"]), float(row["nll"]), int(row["n_tokens"]))
+                for row in evaluated
+                if row["subset"] in names and (names[row["subset"]], row["id"]) in wanted and row.get("n_tokens")]
+
+    rows = [*points(base_rows, 0), *(row for row in rows if 0 < row.step < steps), *points(adapter_rows, steps)]
+    write_family_gap(path, rows)  # with step 0, as FamilyGapCallback writes it in other scripts
+    return training_curves(rows, alpha=config.stats.alpha,
+                           min_generalization_ratio=config.verdict.min_generalization_ratio,
+                           n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
+
+
+def _evaluated_records(rows: Sequence[dict[str, Any]]) -> tuple[list[Record], list[Record], list[Record]]:
+    """Stand-in records (id, family) of the evaluated seen, unseen and training items, in evaluation order,
+    so `_curve_sets` draws the same curve items from them as it drew for training."""
+    by_subset: dict[str, list[Record]] = {"seen": [], "unseen": [], "train": []}
+    for row in rows:
+        if row["subset"] in by_subset:
+            by_subset[row["subset"]].append(Record(id=row["id"], completion="", prompt_text="", family=row["family"]))
+    return by_subset["seen"], by_subset["unseen"], by_subset["train"]
 
 
 def _training_examples(config: AuditConfig, loaded, train: Sequence[Record], rendered):

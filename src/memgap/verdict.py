@@ -18,10 +18,17 @@ before a claim rests on it. Labels, in the order the rules are tried, on the pri
    `min_generalization_ratio` (where the ratio is undefined because the seen lift is not
    distinguishable from zero, the gap must not be significantly positive instead), and the secondary metric's unseen lift is not significantly negative.
    A significant gap that survives these rules is stated in the claim as family-specific extra.
+   Where the secondary metric's gap is significantly positive and its ratio is below
+   `min_generalization_ratio`, the label stays `generalizes` with the qualifier
+   `partly-family-specific`.
 4. `inconclusive`: everything else (typically a seen lift whose gap the data are too small to
    resolve). `to_settle` then names the evidence that would decide, from `audit["power"]`.
 
-The claim sentence quotes the numbers it rests on and never says more than its label allows.
+The claim sentence quotes the numbers it rests on and never says more than its label allows. Every
+significantly positive gap, on the primary or the secondary metric, is quoted in the claim whatever
+the label (`family_specific`: its size, interval and share of the seen-family lift). With
+`training_curves` in the audit, the reasons carry their sentence, and the claim says where the gap
+opened and where the unseen-family loss was lowest when the curves found an onset or a family-specific part.
 docs/verdict.md holds the same rules with worked examples.
 """
 from __future__ import annotations
@@ -33,6 +40,7 @@ from memgap.config import VerdictConfig
 from memgap.report.formatting import is_number, p_text, percent_number, plain, points, signed, signed_points
 
 LABELS = ("generalizes", "memorizes-families", "no-lift", "inconclusive")
+QUALIFIERS = ("partly-family-specific",)
 
 
 def decide(audit: dict[str, Any], config: VerdictConfig | None = None) -> dict[str, Any]:
@@ -86,6 +94,11 @@ class _Facts:
                         and self.copy_significant)
         self.secondary_metric, self.secondary = _secondary(audit, metric)
         self.secondary_contradicts = self.secondary is not None and self._negative(self.secondary)
+        self.family_specific = self._family_specific_parts()
+        secondary_part = next((part for part in self.family_specific if part["metric"] != metric), None)
+        self.secondary_partly = (secondary_part is not None and secondary_part["ratio"] is not None
+                                 and secondary_part["ratio"] < config.min_generalization_ratio)
+        self.curves = audit.get("training_curves") if isinstance(audit.get("training_curves"), dict) else None
         self.reasons = self._reasons()
 
     # -- tests -------------------------------------------------------------------------------
@@ -181,6 +194,8 @@ class _Facts:
             why = _undefined_note(s)
             if why:
                 reasons.append(f"The {where}'s interval or p-value is undefined: {why}.")
+        if self.curves is not None and self.curves.get("sentence"):
+            reasons.append("Over training (seen- and unseen-family NLL at evaluation points): " + self.curves["sentence"])
         if "nll" in (self.metric, self.secondary_metric):
             reasons.append("NLL lifts are reductions in nats per reference token; positive means the adapter is better.")
         return reasons
@@ -200,17 +215,20 @@ class _Facts:
         elif bound > 0:
             claim += f" Lifts up to {signed(bound)} are not ruled out."
         claim += self._undefined_sentence()
-        return _result("no-lift", claim, self.reasons, None, self.metric)
+        claim += self._family_specific_claim(include_primary=True) + self._curves_claim()
+        return self._labelled("no-lift", claim, None)
 
     def memorizes(self) -> dict[str, Any]:
         claim = (
             f"The adapter improves {self.name} by {self._lift(self.seen)} on held-out members of families it "
             f"trained on, but by {self._lift(self.unseen)} on families it never saw; the gap of "
-            f"{self._lift(self.gap, families=False)} says the lift is largely specific to the training families."
+            f"{self._lift(self.gap, families=False)}{self._share(self.metric)} says the lift is largely specific to "
+            "the training families."
         )
         if self.copying:
             claim += self._copying_sentence()
         claim += self._undefined_sentence()
+        claim += self._family_specific_claim(include_primary=False) + self._curves_claim()
         claim += (
             " Model-card sentence: \"We improved the policy on this distribution; we have not shown that it "
             "generalizes beyond the augmentation families.\""
@@ -219,7 +237,7 @@ class _Facts:
             "Whether the behaviour transfers: retrain with more distinct families and fewer augmentations per "
             "family, then re-audit and compare the unseen-family lift (memgap compare)."
         )
-        return _result("memorizes-families", claim, self.reasons, to_settle, self.metric)
+        return self._labelled("memorizes-families", claim, to_settle)
 
     def generalizes(self) -> dict[str, Any]:
         claim = f"On families it never saw, the adapter improves {self.name} by {self._lift(self.unseen)}"
@@ -233,12 +251,22 @@ class _Facts:
         claim += "; the behaviour carries over beyond the augmentation families in this data."
         if self.gap_positive:
             claim += (
-                f" A further {self._lift(self.gap, families=False)} on trained families is specific to those families."
+                f" A further {self._lift(self.gap, families=False)}{self._share(self.metric)} on trained families is "
+                "specific to those families."
             )
+        claim += self._family_specific_claim(include_primary=False)
+        qualifier = None
+        if self.secondary_partly:
+            qualifier = "partly-family-specific"
+            part = next(part for part in self.family_specific if part["metric"] != self.metric)
+            claim += (f" The lift is partly family-specific: in {_metric_name(part['metric'], self.audit)} only "
+                      f"{percent_number(part['ratio'] * 100)} % of the lift on trained families carries over to unseen "
+                      f"families (threshold {percent_number(self.config.min_generalization_ratio * 100)} %).")
         if self.copying:
             claim += self._copying_sentence()
         claim += self._undefined_sentence()
-        return _result("generalizes", claim, self.reasons, None, self.metric)
+        claim += self._curves_claim()
+        return self._labelled("generalizes", claim, None, qualifier=qualifier)
 
     def inconclusive(self) -> dict[str, Any]:
         if self.secondary_contradicts and self.unseen_positive:
@@ -248,7 +276,8 @@ class _Facts:
                 f"({self._lift(self.secondary)}); the audit cannot say the behaviour generalizes."
             )
             to_settle = "Which metric reflects the behaviour: inspect the examples and the scorer's checks."
-            return _result("inconclusive", claim, self.reasons, to_settle, self.metric)
+            claim += self._family_specific_claim(include_primary=True) + self._curves_claim()
+            return self._labelled("inconclusive", claim, to_settle)
         strongest = self.seen if self.seen_positive else self.unseen
         where = "held-out members of families it trained on" if self.seen_positive else "families it never saw"
         claim = (
@@ -257,7 +286,55 @@ class _Facts:
             f"{self._lift(self.gap, families=False) if _usable(self.gap) else 'not estimated'}."
         )
         claim += self._undefined_sentence()
-        return _result("inconclusive", claim, self.reasons, self._to_settle(), self.metric)
+        claim += self._family_specific_claim(include_primary=False) + self._curves_claim()
+        return self._labelled("inconclusive", claim, self._to_settle())
+
+    # -- family-specific parts and training curves -------------------------------------------
+
+    def _labelled(self, label: str, claim: str, to_settle: str | None, *, qualifier: str | None = None) -> dict[str, Any]:
+        parts = [{key: part[key] for key in ("metric", "gap", "share_of_seen_lift")} for part in self.family_specific]
+        return _result(label, claim, self.reasons, to_settle, self.metric, qualifier=qualifier, family_specific=parts)
+
+    def _family_specific_parts(self) -> list[dict[str, Any]]:
+        """Every metric whose gap is significantly positive: the gap, its share of the seen lift, the ratio."""
+        parts = []
+        lifts, gaps = self.audit.get("lifts") or {}, self.audit.get("gap") or {}
+        for metric in [self.metric] + sorted(m for m in lifts if m != self.metric):
+            block = lifts.get(metric) or {}
+            seen, unseen, gap = block.get("seen"), block.get("unseen"), gaps.get(metric)
+            if not (_usable(seen) and _usable(unseen) and _usable(gap)) or not self._positive(gap):
+                continue
+            share = gap["delta"] / seen["delta"] if self._positive(seen) else None  # no share of an unresolved lift
+            parts.append({"metric": metric, "gap": gap, "share_of_seen_lift": share,
+                          "ratio": _ratio(self.audit, metric, seen, unseen)})
+        return parts
+
+    def _share(self, metric: str) -> str:
+        part = next((part for part in self.family_specific if part["metric"] == metric), None)
+        if part is None or part["share_of_seen_lift"] is None:
+            return ""
+        return f", about {percent_number(part['share_of_seen_lift'] * 100)} % of the seen-family lift,"
+
+    def _family_specific_claim(self, *, include_primary: bool) -> str:
+        """A sentence for each significantly positive gap the claim has not quoted yet."""
+        text = ""
+        for part in self.family_specific:
+            if part["metric"] == self.metric and not include_primary:
+                continue
+            text += (f" In {_metric_name(part['metric'], self.audit)}, {self._lift(part['gap'], families=False)}"
+                     f"{self._share(part['metric'])} is specific to the trained families ({_p(part['gap'])}).")
+        return text
+
+    def _curves_claim(self) -> str:
+        """'The gap opened at step S of T; the unseen-family loss was lowest at step B.' where it matters."""
+        if self.curves is None:
+            return ""
+        onset, best, total = self.curves.get("onset"), self.curves.get("best_step"), self.curves.get("total_steps")
+        if onset is not None:
+            return f" The gap opened at step {onset['step']} of {total}; the unseen-family loss was lowest at step {best}."
+        if self.family_specific and best is not None and total is not None and best < total:
+            return f" The unseen-family loss was lowest at step {best} of {total}."
+        return ""
 
     def _undefined_sentence(self) -> str:
         """' No 95 % CI exists for the unseen-family lift (4 families): with 5 or fewer families ...' or ''."""
@@ -295,9 +372,11 @@ class _Facts:
         )
 
 
-def _result(label: str, claim: str, reasons: list[str], to_settle: str | None, metric: str) -> dict[str, Any]:
-    assert label in LABELS
-    return {"label": label, "claim": claim, "reasons": list(reasons), "to_settle": to_settle, "primary_metric": metric}
+def _result(label: str, claim: str, reasons: list[str], to_settle: str | None, metric: str, *,
+            qualifier: str | None = None, family_specific: list[dict] | None = None) -> dict[str, Any]:
+    assert label in LABELS and qualifier in (None, *QUALIFIERS)
+    return {"label": label, "claim": claim, "reasons": list(reasons), "to_settle": to_settle, "primary_metric": metric,
+            "qualifier": qualifier, "family_specific": list(family_specific or [])}
 
 
 def _usable(s: Any) -> bool:

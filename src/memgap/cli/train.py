@@ -18,6 +18,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seed", type=int, help="seed for initialisation and data order (default 0)")
     parser.add_argument("--epochs", type=float, help="training epochs")
     parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps (overrides --epochs)")
+    parser.add_argument("--seen-holdout", help="held-out rows of the training families: with --unseen-holdout, "
+                        "their loss curves over training go to DIR/family_gap.csv")
+    parser.add_argument("--unseen-holdout", help="rows of families held out whole (with --seen-holdout)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=train_command)
 
@@ -33,7 +36,8 @@ def train_command(args: argparse.Namespace) -> int:
         "training.epochs": args.epochs,
         "training.max_steps": args.max_steps,
     })
-    run = train_adapter(config, args.data, args.out, progress=not args.no_progress)
+    run = train_adapter(config, args.data, args.out, progress=not args.no_progress,
+                        seen_holdout=args.seen_holdout, unseen_holdout=args.unseen_holdout)
     if not run.is_main_process:
         return 0
     loss = (f"; loss {run.train_loss_first:.3f} -> {run.train_loss_last:.3f}"
@@ -45,4 +49,7 @@ def train_command(args: argparse.Namespace) -> int:
     print(f"adapter: {run.adapter_dir}")
     print(f"gradient norms: {run.gradnorms_csv}")
     print(f"realised updates: {run.updates_csv}")
+    if run.curves is not None:
+        print(run.curves["sentence"])
+        print(f"loss curves: {run.family_gap_csv}")
     return 0

@@ -11,7 +11,7 @@ said. The thresholds below are the whole rule set (docs/report.md lists them wit
   of unseen families that would settle it (`power.<primary metric>.families_needed`);
 - leakage: any evaluation row whose reference completion shares a 13-word span with a training completion, or any unseen-family row with a
   sibling in training -> remove those rows from that hold-out;
-- training curves (`training.curves` with `best_step`, `onset_step`): the best step comes before
+- training curves (`training_curves` with `best_step` and `onset.step`): the best step comes before
   the last one, or the memorization gap opens before the last step -> stop there;
 - update concentration: modules holding at least `MODULE_SHARE_FACTOR` times an even share of the
   squared gradient norm -> look there first (ablate or drop them from the LoRA targets).
@@ -129,11 +129,12 @@ def concentration_actions(audit: dict[str, Any]) -> list[Action]:
 
 
 def training_actions(audit: dict[str, Any]) -> list[Action]:
-    """Training curves with a best step or a gap onset before the last step: stop there."""
-    training = _dict(audit.get("training"))
-    curves = _dict(training.get("curves"))
-    last = training.get("steps")
-    best, onset = curves.get("best_step"), curves.get("onset_step")
+    """Training curves (audit.json's `training_curves`) with an onset or a best step before the last step: stop there."""
+    curves = _dict(audit.get("training_curves"))
+    last = curves.get("total_steps")
+    if not is_number(last):
+        last = _dict(audit.get("training")).get("steps")
+    best, onset = curves.get("best_step"), _dict(curves.get("onset")).get("step")
     if not is_number(last):
         return []
     if is_number(onset) and onset < last:
@@ -142,12 +143,12 @@ def training_actions(audit: dict[str, Any]) -> list[Action]:
             "training", f"Stop training at step {stop}",
             f"The gap between seen and unseen families opens at step {int(onset)} of {int(last)}; "
             "steps after it add memorization of the training families.",
-            "training.curves.onset_step", str(int(onset)), "training")]
+            "training_curves.onset.step", str(int(onset)), "training")]
     if is_number(best) and best < last:
         return [Action(
             "training", f"Stop training at step {int(best)}",
-            f"The held-out curve is best at step {int(best)} of {int(last)}; later steps do not improve it.",
-            "training.curves.best_step", str(int(best)), "training")]
+            f"The unseen-family loss is lowest at step {int(best)} of {int(last)}; later steps do not improve it.",
+            "training_curves.best_step", str(int(best)), "training")]
     return []
 
 

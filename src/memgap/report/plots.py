@@ -322,3 +322,50 @@ def _one_two_five(low: float, high: float) -> list[float]:
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+CURVE_STYLES = {"seen_holdout": ("#d9822b", "seen-family hold-out"), "unseen_holdout": ("#2b7bb9", "unseen-family hold-out"),
+                "train_sample": ("#7a7a7a", "training sample")}
+
+
+@_styled
+def family_gap_figure(curves: dict[str, Any] | None) -> bytes | None:
+    """Completion NLL of the seen- and unseen-family hold-outs and a training sample over training, with
+    family-clustered interval bands; right: the seen-minus-unseen gap in NLL reduction with its interval.
+    The onset (where the gap opened) and the best step (lowest unseen-family NLL) are marked."""
+    points = (curves or {}).get("points") or []
+    if len(points) < 2:
+        return None
+    steps = [point["step"] for point in points]
+    fig = _new_figure(7.2, 2.6)
+    left, right = fig.subplots(1, 2, width_ratios=[3, 2])
+    for name, (colour, label) in CURVE_STYLES.items():
+        blocks = [point.get(name) for point in points]
+        if any(block is None for block in blocks):
+            continue
+        left.plot(steps, [b["mean"] for b in blocks], color=colour, linewidth=1.6, marker="o", markersize=3, label=label)
+        if all(_finite(b.get("ci_low")) and _finite(b.get("ci_high")) for b in blocks):
+            left.fill_between(steps, [b["ci_low"] for b in blocks], [b["ci_high"] for b in blocks], color=colour,
+                              alpha=0.15, linewidth=0)
+    gaps = [point["gap"] for point in points]
+    right.axhline(0, color="#999999", linewidth=0.8)
+    right.plot(steps, [g["delta"] for g in gaps], color="#b03a2e", linewidth=1.6, marker="o", markersize=3)
+    if all(_finite(g.get("ci_low")) and _finite(g.get("ci_high")) for g in gaps[1:]):
+        right.fill_between(steps[1:], [g["ci_low"] for g in gaps[1:]], [g["ci_high"] for g in gaps[1:]],
+                           color="#b03a2e", alpha=0.15, linewidth=0)
+    onset, best = curves.get("onset"), curves.get("best_step")
+    for ax in (left, right):
+        if onset is not None:
+            ax.axvline(onset["step"], color="#b03a2e", linestyle="--", linewidth=1.0,
+                       label=f"gap opened (step {onset['step']})" if ax is left else None)
+        if best is not None:
+            ax.axvline(best, color="#2b7bb9", linestyle=":", linewidth=1.2,
+                       label=f"lowest unseen-family loss (step {best})" if ax is left else None)
+        ax.set_xlabel("step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    left.set_ylabel("completion NLL (nats/token)")
+    left.set_title("loss on held-out families over training")
+    left.legend(frameon=False, fontsize=6)
+    right.set_ylabel("gap in NLL reduction (nats)")
+    right.set_title("seen minus unseen, from step 0")
+    return _png(fig)

@@ -208,21 +208,44 @@ def _count_share(report: dict, key: str) -> str:
 def training_section(run: RunArtifacts) -> dict:
     """The training run in figures (steps, time, loss, curves where recorded) and the loss curve."""
     training = run.audit.get("training")
-    curves = training.get("curves") if isinstance(training, dict) and isinstance(training.get("curves"), dict) else {}
+    curves = run.audit.get("training_curves") if isinstance(run.audit.get("training_curves"), dict) else {}
+    onset = curves.get("onset") if isinstance(curves.get("onset"), dict) else {}
     blocks: list[dict | None] = [named_figures("The training run", [
         ("optimizer steps", _n(training.get("steps"))), ("epochs", _n(training.get("epochs"))),
         ("time, seconds", seconds(training.get("seconds"))), ("throughput, tokens per second", _n(training.get("tokens_per_s"))),
         ("training loss, first logged", _n(training.get("train_loss_first"))),
         ("training loss, last logged", _n(training.get("train_loss_last"))),
         ("rows cut at the token limit", _n(training.get("truncated_rows"))),
-        ("best step on held-out data", _n(curves.get("best_step"))),
-        ("step where the seen-unseen gap opens", _n(curves.get("onset_step"))),
+        ("step with the lowest unseen-family loss", _n(curves.get("best_step"))),
+        ("step where the seen-unseen gap opened", _n(onset.get("step"))),
     ]) if isinstance(training, dict) else note("No training summary in this audit.")]
     png = plots.loss_curve(run.log_history) if run.log_history else None
     blocks.append(figure("loss", png, "Training loss by step") or
                   note(run.notes.get("training/log_history.json", "The training log holds no losses.")))
+    blocks += training_curves_blocks(run.audit)
     return section("training", "Training", blocks,
                    appendix=[raw_table(training, "Training", skip=("log_history", "curves"))])
+
+
+def training_curves_blocks(audit: dict) -> list[dict | None]:
+    """Seen-, unseen-family and training-sample NLL over training: the sentence, the figure, the points."""
+    curves = audit.get("training_curves")
+    if not isinstance(curves, dict):
+        return []
+    rows = [[point["step"], number(point["seen_holdout"]["mean"]), number(point["unseen_holdout"]["mean"]),
+             number((point.get("train_sample") or {}).get("mean")), signed(point["gap"].get("delta")),
+             interval(point["gap"]), signed(point["unseen_reduction"].get("delta"))] for point in curves["points"]]
+    return [
+        paragraph(curves["sentence"]),
+        figure("family_gap", plots.family_gap_figure(curves),
+               "Seen-family, unseen-family and training-sample NLL over training, with the gap",
+               f"Bands: family-clustered {1 - float((curves.get('rule') or {}).get('alpha', 0.05)):.0%} intervals. "
+               "Dashed: where the gap opened; dotted: lowest unseen-family loss."),
+        table(["step", "seen NLL", "unseen NLL", "training-sample NLL", "gap", "gap CI", "unseen reduction"], rows,
+              "NLL in nats per completion token; gap and reduction measured from step 0 (docs/curves.md).", compact=True),
+    ]
+
+
 
 
 def gradients_section(run: RunArtifacts) -> dict:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from memgap import splits
 from memgap.config import AuditConfig
 
 
@@ -30,10 +31,19 @@ class TrainingRun:
     gradients: dict[str, Any]
     updates: dict[str, Any]
     is_main_process: bool
+    family_gap_csv: Path | None = None
+    curves: dict[str, Any] | None = None
 
 
-def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Path, *, progress: bool = True) -> TrainingRun:
-    """Train a LoRA adapter on every record of `data_path` with the settings of `config`."""
+def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Path, *, progress: bool = True,
+                  seen_holdout: str | Path | None = None, unseen_holdout: str | Path | None = None) -> TrainingRun:
+    """Train a LoRA adapter on every record of `data_path` with the settings of `config`.
+
+    With both `seen_holdout` and `unseen_holdout` (record files with families), a `FamilyGapCallback`
+    records their completion NLL (and a training sample's) at step 0 and `training.curve_points`
+    evenly spaced steps into out_dir/family_gap.csv; `curves` then holds `memgap.curves.training_curves`.
+    Raises MemgapError when only one hold-out is given, before any model is loaded.
+    """
     from accelerate import PartialState
 
     from memgap.data.io import read_records
@@ -45,7 +55,23 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
 
     out_dir = Path(out_dir)
     records = read_records(data_path, family_field=config.data.family_field)
+    callbacks = []
+    holdouts = _read_holdouts(config, seen_holdout, unseen_holdout)
+    if holdouts is not None:  # built before the model loads, so bad hold-out records fail at once
+        from memgap.training.curves_callback import FamilyGapCallback
+
+        seen, unseen = holdouts
+        size = config.training.curve_holdout_items
+        callbacks.append(FamilyGapCallback(
+            splits.spread_over_families(seen, size, config.seed), splits.spread_over_families(unseen, size, config.seed),
+            train_sample=splits.spread_over_families(records, config.training.curve_train_items, config.seed)
+            if config.training.curve_train_items else [],
+            path=out_dir / "family_gap.csv", max_length=config.model.max_length,
+            eval_points=config.training.curve_points, batch_size=config.evaluation.nll_batch_size,
+            alpha=config.stats.alpha))
     loaded = load_configured_model(config.model)
+    for callback in callbacks:
+        callback.tokenizer = loaded.tokenizer
     # The audit's rules for system turns and over-long rows (data.system_turn, data.overlong_rows).
     records, folded = apply_system_turn(records, config.data.system_turn)
     rendered = render_every_row(
@@ -55,7 +81,7 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
     gradnorms_csv, updates_csv = out_dir / "gradnorms.csv", out_dir / "updates.csv"
     result = train_lora(  # records gradnorms.csv and writes updates.csv
         loaded, rendered.records, lora=config.lora, training=config.training, max_length=config.model.max_length,
-        output_dir=out_dir, seed=config.seed, progress=progress,
+        output_dir=out_dir, seed=config.seed, progress=progress, callbacks=callbacks,
         examples=[rendered.examples[record.id] for record in rendered.records],
     )
     is_main = PartialState().is_main_process
@@ -77,4 +103,22 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
         gradients=gradients,
         updates=update_summary(update_rows),
         is_main_process=is_main,
+        family_gap_csv=out_dir / "family_gap.csv" if callbacks else None,
+        curves=callbacks[0].curves(min_generalization_ratio=config.verdict.min_generalization_ratio, seed=config.seed)
+        if callbacks and is_main else None,
     )
+
+
+def _read_holdouts(config: AuditConfig, seen_path, unseen_path):
+    """Both hold-outs' records, None when neither is given; a MemgapError when only one is."""
+    from memgap.data.io import read_records
+    from memgap.errors import MemgapError
+
+    if seen_path is None and unseen_path is None:
+        return None
+    if seen_path is None or unseen_path is None:
+        raise MemgapError("the loss curves need both hold-outs: give --seen-holdout and --unseen-holdout together")
+    if config.training.curve_points < 1:
+        raise MemgapError("training.curve_points is 0, so the hold-outs would not be used; set it to 1 or more")
+    return (read_records(seen_path, family_field=config.data.family_field),
+            read_records(unseen_path, family_field=config.data.family_field))

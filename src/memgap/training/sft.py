@@ -128,11 +128,13 @@ def train_lora(
     the last).
 
     Writes output_dir/adapter (safetensors), gradnorms.csv (unless `callbacks` bring their own
-    GradNormCallback), updates.csv, log_history.json and train_result.json.
+    GradNormCallback), updates.csv, log_history.json and train_result.json. A `FamilyGapCallback`
+    among `callbacks` writes family_gap.csv where its `path` says.
     """
     import peft
     from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, set_seed
 
+    from memgap.training.curves_callback import FamilyGapCallback
     from memgap.training.gradnorm import GradNormCallback
 
     if not train_records:
@@ -177,7 +179,7 @@ def train_lora(
     if not any(isinstance(callback, GradNormCallback) for callback in callbacks):
         callbacks.append(GradNormCallback(path=output_dir / "gradnorms.csv", every_n_steps=training.gradnorm_every_steps))
     for callback in callbacks:
-        if isinstance(callback, GradNormCallback) and callback.trainer is None:
+        if isinstance(callback, (GradNormCallback, FamilyGapCallback)) and callback.trainer is None:
             callback.trainer = trainer
         trainer.add_callback(callback)
 

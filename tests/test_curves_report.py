@@ -1,0 +1,33 @@
+"""The training curves in audit.json and the report: schema, figure, sentence and table."""
+import json
+
+from fixtures.run_folder import build_run_folder
+from memgap.audit_document import json_ready
+from memgap.curves import training_curves
+from memgap.report import render_report
+from memgap.report.plots import family_gap_figure
+from memgap.report.schema import validate_audit
+from memgap.verdict import decide
+from test_curves import simulate
+
+
+def test_curves_fit_the_schema_and_show_in_the_report(tmp_path):
+    run_dir = build_run_folder(tmp_path / "run")
+    audit = json.loads((run_dir / "audit.json").read_text())
+    audit["training_curves"] = json_ready(training_curves(simulate("memorize", 0)))
+    audit["verdict"] = decide(audit)
+    validate_audit(audit)
+    (run_dir / "audit.json").write_text(json.dumps(audit), encoding="utf-8")
+    paths = render_report(run_dir)
+    markdown, html = paths["md"].read_text(), paths["html"].read_text()
+    onset = audit["training_curves"]["onset"]["step"]
+    assert f"The gap opened at step {onset} of 80" in markdown and f"The gap opened at step {onset} of 80" in html
+    assert "family_gap.png" in markdown and list(run_dir.rglob("family_gap.png"))
+    assert "unseen reduction" in markdown
+
+
+def test_the_figure_is_deterministic_and_absent_without_points():
+    curves = training_curves(simulate("learn", 1))
+    first = family_gap_figure(curves)
+    assert first is not None and first[:8] == b"\x89PNG\r\n\x1a\n" and family_gap_figure(curves) == first
+    assert family_gap_figure(None) is None and family_gap_figure({"points": curves["points"][:1]}) is None
