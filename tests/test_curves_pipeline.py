@@ -24,9 +24,9 @@ def test_run_audit_writes_curves_whose_ends_are_the_base_and_adapter_evaluations
     assert any("Over training" in reason for reason in audit["verdict"]["reasons"])
 
     rows = read_family_gap(out / "training" / "family_gap.csv")
-    evaluated = {(row["model"], row["subset"], row["id"]): row["nll"]
+    evaluated = {(row["model"], row["holdout"], row["id"]): row["nll"]
                  for row in map(json.loads, (out / "evaluation" / "base.jsonl").read_text().splitlines())}
-    evaluated.update({(row["model"], row["subset"], row["id"]): row["nll"]
+    evaluated.update({(row["model"], row["holdout"], row["id"]): row["nll"]
                       for row in map(json.loads, (out / "evaluation" / "adapter.jsonl").read_text().splitlines())})
     for step, model in ((0, "base"), (steps[-1], "adapter")):
         for holdout, subset in (("seen_holdout", "seen"), ("unseen_holdout", "unseen")):

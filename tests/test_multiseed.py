@@ -6,7 +6,7 @@ import json
 import pytest
 
 from memgap.cli.run import print_summary
-from memgap.pipeline import run_audit
+from memgap.multiseed import run_seeds
 from memgap.report import validate_audit
 from pipeline_helpers import make_inputs, tiny_config
 
@@ -14,7 +14,7 @@ from pipeline_helpers import make_inputs, tiny_config
 def test_two_seeds_pool_into_one_audit(tmp_path, capsys):
     model_dir, data = make_inputs(tmp_path)
     out = tmp_path / "multi"
-    audit = run_audit(tiny_config(model_dir, data, out, seeds=[0, 1]), progress=False)
+    audit = run_seeds(tiny_config(model_dir, data, out, seeds=[0, 1]), progress=False)
     per_seed = [json.loads((out / f"seed-{seed}" / "audit.json").read_text()) for seed in (0, 1)]
     # Different seeds draw different family splits.
     unseen = [sorted(r["family"] for r in map(json.loads, open(out / f"seed-{s}" / "split" / "unseen_holdout.jsonl"))) for s in (0, 1)]

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memgap.errors import MemgapError
+from memgap.evaluation.rows import EvaluationRow
 from memgap.observational import comparability, partition_eval_rows, reword_verdict
 from memgap.stats.gap import clustered_mean_difference
 from memgap.training.trainer_output import read_trainer_output
@@ -51,8 +52,9 @@ def test_mean_difference_is_the_difference_of_means_and_shift_equivariant(first,
 
 def test_comparability_flags_parts_that_differ_before_training():
     rng = np.random.default_rng(0)
-    rows = [{"model": "base", "subset": subset, "family": f"{subset}{i % 8}", "nll": float(rng.normal(loc, 0.1))}
-            for subset, loc in (("seen", 1.0), ("unseen", 2.0)) for i in range(32)]
+    rows = [EvaluationRow(id=f"{holdout}-{i}", family=f"{holdout}{i % 8}", holdout=holdout, model="base",
+                          nll=float(rng.normal(loc, 0.1)), n_tokens=1, token_stats=None)
+            for holdout, loc in (("seen", 1.0), ("unseen", 2.0)) for i in range(32)]
     result = comparability(rows, alpha=0.05)
     assert result["differing_metrics"] == ["nll"]
     assert result["base"]["nll"]["difference"]["delta"] == pytest.approx(-1.0, abs=0.1)

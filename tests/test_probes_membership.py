@@ -88,7 +88,7 @@ def test_rows_skip_empty_stats_and_mark_groups():
     empty = TokenStats(np.array([]), np.array([]), np.array([]))
     full = TokenStats(np.array([-1.0, -2.0]), np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
     rows = membership_rows(train, holdouts, {"adapter": {"t": full, "s": full, "u": empty}})
-    assert [(row["id"], row["group"], row["member"]) for row in rows] == [("t", "train", True), ("s", "seen", False)]
+    assert [(row["id"], row["holdout"], row["member"]) for row in rows] == [("t", "train", True), ("s", "seen", False)]
     assert rows[0]["loss"] == pytest.approx(1.5)
     summary = summarize_membership(rows)
     assert summary["auc"] is None and "note" in summary

@@ -2,6 +2,7 @@
 
 The data of an audit flows one way: data -> families -> split -> train -> evaluate -> stats ->
 probes -> verdict -> report. `memgap.pipeline.run_audit` is the recipe that wires the stages
+for one seed (`memgap.multiseed.run_seeds` picks it or the several-seed recipe)
 (`memgap.adapter_audit.audit_adapter` the one for an adapter trained elsewhere); the
 components (splitters, scorers, statistics, the gradient-norm callback) are importable on their own.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "FamilyGapCallback", "GradNormCallback", "run_audit", "audit_adapter", "read_family_gap",
+__all__ = ["__version__", "FamilyGapCallback", "GradNormCallback", "run_audit", "run_seeds", "audit_adapter", "read_family_gap",
            "read_records", "paired_delta", "training_curves"]
 
 
@@ -31,6 +32,10 @@ def __getattr__(name: str):
         from memgap.pipeline import run_audit
 
         return run_audit
+    if name == "run_seeds":
+        from memgap.multiseed import run_seeds
+
+        return run_seeds
     if name == "audit_adapter":
         from memgap.adapter_audit import audit_adapter
 

@@ -22,7 +22,9 @@ from memgap.data.io import read_records
 from memgap.data.records import Record
 from memgap.errors import MemgapError
 from memgap.run_folder import Stages, settings_fingerprint
-from memgap.stages import analyse_stage, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name
+from memgap.stages import (
+    RunContext, SplitParts, analyse_stage, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,8 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    stages = Stages(run_dir, settings_fingerprint(_resume_relevant(config, folder, data)))
-    stages.check_compatible()
+    run = RunContext(config, run_dir, Stages(run_dir, settings_fingerprint(_resume_relevant(config, folder, data))), progress)
+    run.stages.check_compatible()
     log.info("%s protocol: training rows %d, seen part %d, unseen part %d", data.protocol, len(data.train),
              len(data.seen), len(data.unseen))
 
@@ -72,18 +74,21 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
     model = load_adapter(loaded.model, folder)
     data, rendering = _render_every_row(config, loaded, data)
     scorer = scorer_name(config, [*data.train, *data.seen, *data.unseen])
-    subsets = {"seen": data.seen, "unseen": data.unseen, "train": membership_sample(config, data.train, data.seen)}
-    base_rows = evaluate_stage("base", model, loaded, subsets, scorer, config, run_dir, stages, progress, adapter_disabled=True)
-    adapter_rows = evaluate_stage("adapter", model, loaded, subsets, scorer, config, run_dir, stages, progress)
+    parts = SplitParts(data.train, data.seen, data.unseen)
+    holdouts = parts.evaluated(membership_sample(config, parts))
+    base_rows = evaluate_stage(run, model, label="base", tokenizer=loaded.tokenizer, holdouts=holdouts, scorer=scorer,
+                               adapter_disabled=True)
+    adapter_rows = evaluate_stage(run, model, label="adapter", tokenizer=loaded.tokenizer, holdouts=holdouts, scorer=scorer)
 
     rows = base_rows + adapter_rows
     log.info("statistics, probes, verdict and report")
-    figures = analyse_stage(rows, config, run_dir)
-    probes = probes_stage(config, data.train, data.seen, data.unseen, rows, run_dir)
-    audit = assemble_adapter_audit(config, data, loaded, n_base_parameters, model, folder, scorer, trainer_output,
-                                   figures, probes, rows, run_dir, stages)
+    figures = analyse_stage(run, rows)
+    probes = probes_stage(run, rows, parts=parts)
+    audit = assemble_adapter_audit(config, data=data, loaded=loaded, n_base_parameters=n_base_parameters, model=model,
+                                   folder=folder, scorer=scorer, trainer_output=trainer_output, figures=figures,
+                                   probes=probes, rows=rows, run_dir=run_dir, stages=run.stages)
     audit["data"]["rendering"] = rendering
-    return finish_audit(audit, config, run_dir, stages)
+    return finish_audit(run, audit)
 
 
 def _render_every_row(config: AuditConfig, loaded, data: AuditData) -> tuple[AuditData, dict[str, Any]]:

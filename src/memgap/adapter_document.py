@@ -17,10 +17,11 @@ from typing import Any
 from memgap import __version__
 from memgap.atomic import sha256_file
 from memgap.audit_document import SCHEMA_VERSION, package_versions, part_size
+from memgap.evaluation.rows import EvaluationRow
 
 
-def assemble_adapter_audit(config, data, loaded, n_base_parameters: int, model, folder, scorer: str, trainer_output,
-                           figures: dict[str, Any], probes: dict[str, Any], rows: Sequence[dict[str, Any]],
+def assemble_adapter_audit(config, *, data, loaded, n_base_parameters: int, model, folder, scorer: str, trainer_output,
+                           figures: dict[str, Any], probes: dict[str, Any], rows: Sequence[EvaluationRow],
                            run_dir: Path, stages) -> dict[str, Any]:
     """The audit dict before the verdict (memgap.stages.finish_audit adds it and writes the files)."""
     from memgap.families import concentration_report

@@ -11,28 +11,39 @@ from typing import Any
 import numpy as np
 
 from memgap import stats
+from memgap.evaluation.rows import METRICS, EvaluationRow
 
 HOLDOUTS = ("seen", "unseen")
 
 
-def paired_arrays(rows: Sequence[dict[str, Any]], subset: str, metric: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Aligned (treatment, control, families) for one hold-out, oriented so that positive is better."""
-    base = {row["id"]: row for row in rows if row["model"] == "base" and row["subset"] == subset and metric in row}
-    adapter = {row["id"]: row for row in rows if row["model"] == "adapter" and row["subset"] == subset and metric in row}
+def _values(rows: Sequence[EvaluationRow], model: str, holdout: str, metric: str) -> dict[str, EvaluationRow]:
+    """The rows of one model and hold-out that have `metric`, by item id."""
+    return {row.id: row for row in rows
+            if row.model == model and row.holdout == holdout and row.metric(metric) is not None}
+
+
+def paired_arrays(rows: Sequence[EvaluationRow], holdout: str, metric: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Aligned (treatment, control, families) for one hold-out, oriented so that positive is better.
+
+    Each array has shape (n_items,), the items both models have `metric` for, sorted by id.
+    """
+    base = _values(rows, "base", holdout, metric)
+    adapter = _values(rows, "adapter", holdout, metric)
     ids = sorted(set(base) & set(adapter))
-    base_values = np.array([base[i][metric] for i in ids], dtype=float)
-    adapter_values = np.array([adapter[i][metric] for i in ids], dtype=float)
-    families = [str(base[i]["family"]) for i in ids]
+    base_values = np.array([base[i].metric(metric) for i in ids], dtype=float)
+    adapter_values = np.array([adapter[i].metric(metric) for i in ids], dtype=float)
+    families = [str(base[i].family) for i in ids]
     if metric == "nll":
         return base_values, adapter_values, families
     return adapter_values, base_values, families
 
 
-def metrics_present(rows: Sequence[dict[str, Any]]) -> list[str]:
-    return [metric for metric in ("score", "nll") if any(metric in row for row in rows)]
+def metrics_present(rows: Sequence[EvaluationRow]) -> list[str]:
+    """The metrics (score, nll) that at least one row has."""
+    return [metric for metric in METRICS if any(row.metric(metric) is not None for row in rows)]
 
 
-def analyse(rows: Sequence[dict[str, Any]], *, n_resamples: int, alpha: float, seed: int) -> dict[str, Any]:
+def analyse(rows: Sequence[EvaluationRow], *, n_resamples: int, alpha: float, seed: int) -> dict[str, Any]:
     """Means, lifts, gap, generalization ratio, per-family lifts and power for every metric."""
     result: dict[str, Any] = {"metrics": {}, "lifts": {}, "gap": {}, "generalization_ratio": {}, "per_family": {}, "power": {}}
     for metric in metrics_present(rows):
@@ -61,9 +72,9 @@ def analyse(rows: Sequence[dict[str, Any]], *, n_resamples: int, alpha: float, s
     return result
 
 
-def _means(rows: Sequence[dict[str, Any]], subset: str, metric: str) -> dict[str, float | None]:
+def _means(rows: Sequence[EvaluationRow], holdout: str, metric: str) -> dict[str, float | None]:
     means: dict[str, float | None] = {}
     for model in ("base", "adapter"):
-        values = [row[metric] for row in rows if row["model"] == model and row["subset"] == subset and metric in row]
+        values = [row.metric(metric) for row in _values(rows, model, holdout, metric).values()]
         means[model] = float(np.mean(values)) if values else None
     return means

@@ -25,8 +25,12 @@ SCHEMA_VERSION = "1"
 log = logging.getLogger(__name__)
 
 
-def assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer_name,
-              train_result, figures, probes, run_dir, stages) -> dict[str, Any]:
+def assemble_audit(config, *, data_path: Path, records: Sequence[Record], family_source: str, parts, loaded,
+                   scorer_name: str, train_result, figures: dict[str, Any], probes: dict[str, Any], run_dir: Path,
+                   stages) -> dict[str, Any]:
+    """audit.json's content for `memgap run` before the verdict (memgap.stages.finish_audit adds it and
+    writes the files). `parts`: the split (memgap.stages.SplitParts); `train_result`: training's TrainResult;
+    `figures`: memgap.analysis.analyse's sections; `probes`: memgap.probes.run_probes's section."""
     from memgap.families import concentration_report
     from memgap.leakage import leakage_audit
     from memgap.models import fingerprint_files
@@ -66,12 +70,12 @@ def assemble_audit(config, data_path, records, family_source, train, seen, unsee
         },
         "families": concentration_report([r.family for r in records], [r.full_text for r in records]),
         "split": {
-            "train": part_size(train),
-            "seen_holdout": part_size(seen),
-            "unseen_holdout": part_size(unseen),
+            "train": part_size(parts.train),
+            "seen_holdout": part_size(parts.seen_holdout),
+            "unseen_holdout": part_size(parts.unseen_holdout),
             "leakage": {
-                "seen_holdout": leakage_audit(train, seen),
-                "unseen_holdout": leakage_audit(train, unseen),
+                "seen_holdout": leakage_audit(parts.train, parts.seen_holdout),
+                "unseen_holdout": leakage_audit(parts.train, parts.unseen_holdout),
             },
         },
         "training": training_section(train_result),

@@ -1,5 +1,7 @@
 """`memgap run --seeds 0,1,2`: repeat split, training and evaluation per seed, then pool.
 
+`run_seeds` decides between one seed (`memgap.pipeline.run_audit`) and several (`run_multi_seed`).
+
 Each seed draws its own family split and trains its own adapter in `OUT/seed-<s>/`; the top-level
 audit.json holds the pooled lifts and gap (`memgap.stats.pool_seeds`), the spread between seeds, and
 a verdict decided on the pooled figures.
@@ -11,22 +13,31 @@ from pathlib import Path
 from typing import Any
 
 from memgap.config import AuditConfig
+from memgap.pipeline import run_audit
+from memgap.run_folder import Stages, settings_fingerprint
+from memgap.stages import RunContext, finish_audit
 from memgap.stats import pool_seeds
 
-# Every pooled S block's method starts so; the CLI summary and the report label such figures "pooled".
+# Every pooled S block's method starts so; the CLI summary and the report label such figures "pooled"
+# (memgap.report.formatting.is_pooled).
 POOLED_METHOD_PREFIX = "pooled over {k} seeds: "
 
 
-def is_pooled(s: Any) -> bool:
-    """Whether an S block (a lift or the gap) was pooled over seeds rather than measured on one run."""
-    return isinstance(s, dict) and str(s.get("method", "")).startswith("pooled over ")
+def run_seeds(config: AuditConfig, *, fresh: bool = False, progress: bool = True) -> dict[str, Any]:
+    """`memgap run`: `run_audit` when the config names one seed, `run_multi_seed` when it names several.
+
+    The one place that decides; the pipeline itself runs one seed and never imports this module.
+    """
+    if config.seeds and len(config.seeds) > 1:
+        return run_multi_seed(config, fresh=fresh, progress=progress)
+    return run_audit(config, fresh=fresh, progress=progress)
 
 
 def run_multi_seed(config: AuditConfig, *, fresh: bool = False, progress: bool = True) -> dict[str, Any]:
-    from memgap.pipeline import run_audit
-    from memgap.stages import finish_audit
-    from memgap.run_folder import Stages, settings_fingerprint
+    """One `run_audit` per seed of `config.seeds` into OUT/seed-<s>/, then the pooled audit into OUT.
 
+    Returns the pooled audit.json content. Raises MemgapError as run_audit does, for the first seed's inputs.
+    """
     out = Path(config.out)
     audits = []
     for seed in config.seeds or [config.seed]:
@@ -36,8 +47,8 @@ def run_multi_seed(config: AuditConfig, *, fresh: bool = False, progress: bool =
     pooled = pool_audits(audits, alpha=config.stats.alpha)
     pooled["config"] = config.to_dict()
     pooled["seeds"] = list(config.seeds or [])
-    stages = Stages(out, settings_fingerprint({"seeds": pooled["seeds"]}))
-    return finish_audit(pooled, config, out, stages)
+    run = RunContext(config, out, Stages(out, settings_fingerprint({"seeds": pooled["seeds"]})), progress)
+    return finish_audit(run, pooled)
 
 
 def pool_audits(audits: list[dict[str, Any]], *, alpha: float) -> dict[str, Any]:

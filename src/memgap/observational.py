@@ -19,6 +19,7 @@ import numpy as np
 
 from memgap.data.records import Record
 from memgap.errors import MemgapError
+from memgap.evaluation.rows import EvaluationRow
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,10 @@ def _distinct_ids(train: Sequence[Record], evaluation: Sequence[Record]) -> tupl
             [dataclasses.replace(r, id=f"eval/{r.id}") for r in evaluation])
 
 
-def comparability(rows: Sequence[dict[str, Any]], *, alpha: float) -> dict[str, Any]:
+def comparability(rows: Sequence[EvaluationRow], *, alpha: float) -> dict[str, Any]:
     """The base model's mean score and NLL on each part, and the family-clustered difference.
 
-    `rows` are evaluation rows (`model`, `subset`, `family`, metric). The difference (seen part
+    `rows` are the audit's evaluation rows (only the base model's seen and unseen ones are read). The difference (seen part
     minus unseen part) uses the same Welch test on CR2 family-clustered variances as the gap
     (memgap.stats.clustered_mean_difference): the parts share no family, so they are independent
     samples of families. A significant difference says the parts are not alike before training.
@@ -80,9 +81,9 @@ def comparability(rows: Sequence[dict[str, Any]], *, alpha: float) -> dict[str, 
 
     base: dict[str, Any] = {}
     for metric in ("score", "nll"):
-        parts = {subset: [(row[metric], str(row["family"])) for row in rows
-                          if row["model"] == "base" and row["subset"] == subset and row.get(metric) is not None]
-                 for subset in ("seen", "unseen")}
+        parts = {holdout: [(row.metric(metric), str(row.family)) for row in rows
+                           if row.model == "base" and row.holdout == holdout and row.metric(metric) is not None]
+                 for holdout in ("seen", "unseen")}
         if not parts["seen"] or not parts["unseen"]:
             continue
         (seen_values, seen_families), (unseen_values, unseen_families) = (zip(*parts["seen"]), zip(*parts["unseen"]))

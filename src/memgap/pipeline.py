@@ -9,7 +9,6 @@ Evaluation, statistics, probes, verdict and writing are the stages `memgap audit
 """
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -24,8 +23,10 @@ from memgap.config import AuditConfig
 from memgap.data.io import read_records, write_jsonl
 from memgap.data.records import Record
 from memgap.run_folder import Stages, settings_fingerprint
+from memgap.errors import MemgapError
+from memgap.evaluation.rows import EvaluationRow
 from memgap.stages import (
-    analyse_stage, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name,
+    RunContext, SplitParts, analyse_stage, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name,
 )
 from memgap.training.schedule import schedule_warnings
 
@@ -33,17 +34,20 @@ log = logging.getLogger(__name__)
 
 
 def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Run the whole audit into `config.out` (resuming finished stages) and return audit.json's content."""
-    if config.seeds and len(config.seeds) > 1:
-        from memgap.multiseed import run_multi_seed
+    """Run the whole audit for one seed into `config.out` (resuming finished stages); return audit.json's content.
 
-        return run_multi_seed(config, fresh=fresh, progress=progress)
+    Raises MemgapError for every input mistake before the first stage is written, and for a config
+    that lists several seeds (`memgap.multiseed.run_multi_seed` runs those).
+    """
+    if config.seeds and len(config.seeds) > 1:
+        raise MemgapError(f"the config lists {len(config.seeds)} seeds; run_audit runs one: call "
+                          "memgap.multiseed.run_multi_seed (what `memgap run --seeds` does)")
     _resolve_scorer_setting(config)  # a mistyped scorer fails here, before any stage is written
     run_dir = Path(config.out)
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
-    stages = Stages(run_dir, settings_fingerprint(_resume_relevant(config)))
-    stages.check_compatible()
+    run = RunContext(config, run_dir, Stages(run_dir, settings_fingerprint(_resume_relevant(config))), progress)
+    run.stages.check_compatible()
 
     # Everything a user can get wrong is checked before the first stage is written: the data, the
     # model, and every row rendered by its chat template and tokenizer (memgap.preflight).
@@ -54,33 +58,37 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     _check_lora_targets(config, loaded)
     rendered = _render_every_row(config, loaded, records)
     records = rendered.records
-    train, seen, unseen, save_split = _split(config, records, run_dir, stages)
+    parts, save_split = _split(config, records, run_dir, run.stages)
     log.info(
         "%d rows in %d families (%s); training on %d rows, seen-family hold-out %d, unseen-family hold-out %d",
-        len(records), len({r.family for r in records}), family_source, len(train), len(seen), len(unseen),
+        len(records), len({r.family for r in records}), family_source, len(parts.train), len(parts.seen_holdout),
+        len(parts.unseen_holdout),
     )
-    membership = membership_sample(config, train, seen)
-    train_examples = _training_examples(config, loaded, train, rendered)
+    membership = membership_sample(config, parts)
+    train_examples = _training_examples(config, loaded, parts.train, rendered)
     warnings = schedule_warnings(len(train_examples), config.training)
     scorer = scorer_name(config, records)
     if save_split is not None:
         save_split()
-    subsets = {"seen": seen, "unseen": unseen, "train": membership}
-    base_rows = evaluate_stage("base", loaded.model, loaded, subsets, scorer, config, run_dir, stages, progress)
-    curve_sets = _curve_sets(config, seen, unseen, membership)
-    train_result = _stage_train(config, loaded, train, train_examples, run_dir, stages, progress, curve_sets=curve_sets)
-    adapter_rows = evaluate_stage("adapter", train_result.model, loaded, subsets, scorer, config, run_dir, stages, progress)
+    holdouts = parts.evaluated(membership)
+    base_rows = evaluate_stage(run, loaded.model, label="base", tokenizer=loaded.tokenizer, holdouts=holdouts,
+                               scorer=scorer)
+    train_result = _stage_train(run, loaded, train=parts.train, examples=train_examples,
+                                curve_sets=_curve_sets(config, parts.seen_holdout, parts.unseen_holdout, membership))
+    adapter_rows = evaluate_stage(run, train_result.model, label="adapter", tokenizer=loaded.tokenizer,
+                                  holdouts=holdouts, scorer=scorer)
 
     rows = base_rows + adapter_rows
     log.info("statistics, probes, verdict and report")
-    figures = analyse_stage(rows, config, run_dir)
-    probes = probes_stage(config, train, seen, unseen, rows, run_dir)
-    audit = assemble_audit(config, data_path, records, family_source, train, seen, unseen, loaded, scorer,
-                      train_result, figures, probes, run_dir, stages)
+    figures = analyse_stage(run, rows)
+    probes = probes_stage(run, rows, parts=parts)
+    audit = assemble_audit(config, data_path=data_path, records=records, family_source=family_source, parts=parts,
+                           loaded=loaded, scorer_name=scorer, train_result=train_result, figures=figures,
+                           probes=probes, run_dir=run_dir, stages=run.stages)
     audit["warnings"] = warnings
     audit["data"]["rendering"] = rendered.facts()
     audit["training_curves"] = _training_curves(config, run_dir, base_rows, adapter_rows, train_result.steps)
-    return finish_audit(audit, config, run_dir, stages)
+    return finish_audit(run, audit)
 
 
 # -- stages ---------------------------------------------------------------------------------------
@@ -107,8 +115,8 @@ def _render_every_row(config: AuditConfig, loaded, records: list[Record]):
     )
 
 
-def _split(config: AuditConfig, records: list[Record], run_dir: Path, stages: Stages):
-    """The nested split, capped to the run's size, computed in memory; the returned callable saves it
+def _split(config: AuditConfig, records: list[Record], run_dir: Path, stages: Stages) -> tuple[SplitParts, Any]:
+    """The nested split, capped to the run's size, computed in memory, and a callable that saves it
     with a manifest of counts and hashes (None when there is nothing to save).
 
     A resumed run reads the saved split back, so it trains and evaluates on exactly the same rows.
@@ -119,7 +127,7 @@ def _split(config: AuditConfig, records: list[Record], run_dir: Path, stages: St
     parts = ("train", "seen_holdout", "unseen_holdout")
     if stages.done("split") and all((folder / f"{name}.jsonl").exists() for name in parts):
         saved = [read_records(folder / f"{name}.jsonl", family_field=config.data.family_field) for name in parts]
-        return (*(apply_system_turn(part, config.data.system_turn)[0] for part in saved), None)
+        return SplitParts(*(apply_system_turn(part, config.data.system_turn)[0] for part in saved)), None
     started = time.perf_counter()
     split = splits.nested_split(
         records,
@@ -140,11 +148,11 @@ def _split(config: AuditConfig, records: list[Record], run_dir: Path, stages: St
         splits.write_split(capped, folder, input_sha256=sha256_file(_data_path(config)), family_field=config.data.family_field)
         stages.mark_done("split", time.perf_counter() - started)
 
-    return train, seen, unseen, save
+    return SplitParts(train, seen, unseen), save
 
 
-def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples, run_dir: Path, stages: Stages,
-                 progress: bool, *, curve_sets: dict[str, list[Record]] | None = None):
+def _stage_train(run: RunContext, loaded, *, train: Sequence[Record], examples,
+                 curve_sets: dict[str, list[Record]] | None = None):
     """Train the adapter once (resuming from its last checkpoint), or load it when already trained.
 
     With `curve_sets` (seen_holdout, unseen_holdout, train_sample records) a `FamilyGapCallback`
@@ -152,7 +160,8 @@ def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples,
     """
     from memgap.training.sft import load_trained, train_lora
 
-    training_dir = run_dir / "training"
+    config, stages = run.config, run.stages
+    training_dir = run.run_dir / "training"
     if stages.done("train") and (training_dir / "adapter").exists():
         return load_trained(loaded, training_dir)
     log.info("training the LoRA adapter on %d rows", len(train))
@@ -171,7 +180,7 @@ def _stage_train(config: AuditConfig, loaded, train: Sequence[Record], examples,
     result = train_lora(
         loaded, train,
         lora=config.lora, training=config.training, max_length=config.model.max_length,
-        output_dir=training_dir, seed=config.seed, resume=True, progress=progress, examples=examples,
+        output_dir=training_dir, seed=config.seed, resume=True, progress=run.progress, examples=examples,
         callbacks=callbacks,
     )
     stages.mark_done("train", time.perf_counter() - started)
@@ -191,8 +200,8 @@ def _curve_sets(config: AuditConfig, seen, unseen, train_sample) -> dict[str, li
     }
 
 
-def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[dict[str, Any]],
-                     adapter_rows: Sequence[dict[str, Any]], steps: int) -> dict[str, Any] | None:
+def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[EvaluationRow],
+                     adapter_rows: Sequence[EvaluationRow], steps: int) -> dict[str, Any] | None:
     """audit.json's `training_curves` from training/family_gap.csv, with step 0 and the last step taken
     from the base-model and adapter evaluations of the same items (None with curves off or < 2 points)."""
     from memgap.curves import CurveRow, read_family_gap, training_curves, write_family_gap
@@ -206,9 +215,9 @@ def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[dic
     wanted = {(holdout, record.id) for holdout, records in (sets or {}).items() for record in records}
 
     def points(evaluated, step):
-        return [CurveRow(step, names[row["subset"]], row["id"], str(row["family"]), float(row["nll"]), int(row["n_tokens"]))
+        return [CurveRow(step, names[row.holdout], row.id, str(row.family), float(row.nll), row.n_tokens)
                 for row in evaluated
-                if row["subset"] in names and (names[row["subset"]], row["id"]) in wanted and row.get("n_tokens")]
+                if row.holdout in names and (names[row.holdout], row.id) in wanted and row.n_tokens]
 
     rows = [*points(base_rows, 0), *(row for row in rows if 0 < row.step < steps), *points(adapter_rows, steps)]
     write_family_gap(path, rows)  # with step 0, as FamilyGapCallback writes it in other scripts
@@ -217,14 +226,14 @@ def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[dic
                            n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
 
 
-def _evaluated_records(rows: Sequence[dict[str, Any]]) -> tuple[list[Record], list[Record], list[Record]]:
+def _evaluated_records(rows: Sequence[EvaluationRow]) -> tuple[list[Record], list[Record], list[Record]]:
     """Stand-in records (id, family) of the evaluated seen, unseen and training items, in evaluation order,
     so `_curve_sets` draws the same curve items from them as it drew for training."""
-    by_subset: dict[str, list[Record]] = {"seen": [], "unseen": [], "train": []}
+    by_holdout: dict[str, list[Record]] = {"seen": [], "unseen": [], "train": []}
     for row in rows:
-        if row["subset"] in by_subset:
-            by_subset[row["subset"]].append(Record(id=row["id"], completion="", prompt_text="", family=row["family"]))
-    return by_subset["seen"], by_subset["unseen"], by_subset["train"]
+        if row.holdout in by_holdout:
+            by_holdout[row.holdout].append(Record(id=row.id, completion="", prompt_text="", family=row.family))
+    return by_holdout["seen"], by_holdout["unseen"], by_holdout["train"]
 
 
 def _training_examples(config: AuditConfig, loaded, train: Sequence[Record], rendered):

@@ -6,10 +6,10 @@ figures from the same rows. Each stage saves what it made in the run folder.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from memgap.audit_document import json_ready
 from memgap.config import AuditConfig
 from memgap.data.io import read_jsonl_rows, write_jsonl
 from memgap.data.records import Record
+from memgap.errors import where_in_file
+from memgap.evaluation.rows import EvaluationRow
 from memgap.run_folder import Stages
 
 log = logging.getLogger(__name__)
@@ -36,81 +38,109 @@ def scorer_name(config: AuditConfig, records: Sequence[Record]) -> str:
     return "tenacious" if all(is_tenacious_record(r) for r in records) else "token-f1"
 
 
-def membership_sample(config: AuditConfig, train: Sequence[Record], seen: Sequence[Record]) -> list[Record]:
+def membership_sample(config: AuditConfig, parts: "SplitParts") -> list[Record]:
     """Training rows scored for the membership probe: spread over the families that also have a
     seen hold-out member, so the per-family train-vs-held-out NLL gap can be measured too."""
-    seen_families = {r.family for r in seen}
+    seen_families = {r.family for r in parts.seen_holdout}
     return splits.spread_over_families(
-        [r for r in train if r.family in seen_families], config.evaluation.membership_train_rows, config.seed
+        [r for r in parts.train if r.family in seen_families], config.evaluation.membership_train_rows, config.seed
     )
 
 
-def evaluate_stage(label: str, model, loaded, subsets: Mapping[str, Sequence[Record]], scorer: str,
-                   config: AuditConfig, run_dir: Path, stages: Stages, progress: bool, *,
-                   adapter_disabled: bool = False) -> list[dict[str, Any]]:
-    """Evaluate one model (base or adapter) on every subset; rows saved to evaluation/<label>.jsonl.
+@dataclass(frozen=True)
+class SplitParts:
+    """The three parts an audit evaluates: training rows and the two hold-outs (or, for an
+    observational audit, eval rows with and without a training sibling)."""
+
+    train: list[Record]
+    seen_holdout: list[Record]
+    unseen_holdout: list[Record]
+
+    def evaluated(self, membership: Sequence[Record]) -> dict[str, list[Record]]:
+        """What each model is evaluated on, by hold-out name: both hold-outs and the membership sample."""
+        return {"seen": list(self.seen_holdout), "unseen": list(self.unseen_holdout), "train": list(membership)}
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every stage of one audit shares: its settings, its folder, its stage markers, progress bars."""
+
+    config: AuditConfig
+    run_dir: Path
+    stages: Stages
+    progress: bool = True
+
+
+def evaluate_stage(run: RunContext, model, *, label: str, tokenizer, holdouts: Mapping[str, Sequence[Record]],
+                   scorer: str, adapter_disabled: bool = False) -> list[EvaluationRow]:
+    """Evaluate one model (base or adapter) on every hold-out; rows saved to evaluation/<label>.jsonl.
 
     `adapter_disabled`: `model` is a PeftModel evaluated as its base, inside PEFT's
     `disable_adapter()` (one model in memory); otherwise LoRA weights are merged for the pass.
-    Generation and scoring run on the `seen` and `unseen` subsets; the others get NLL only.
+    Generation and scoring run on the `seen` and `unseen` hold-outs; the others get NLL only.
+    A finished stage is read back (rows written with the older `subset` key included).
     """
     from memgap.evaluation.evaluate import evaluate_model, merged_lora
     from memgap.evaluation.scoring import resolve_scorer
 
-    path = run_dir / "evaluation" / f"{label}.jsonl"
-    if stages.done(f"evaluate-{label}") and path.exists():
-        return read_jsonl_rows(path)
+    config = run.config
+    path = run.run_dir / "evaluation" / f"{label}.jsonl"
+    if run.stages.done(f"evaluate-{label}") and path.exists():
+        return [EvaluationRow.from_dict(row, where=where_in_file(path, line))
+                for line, row in enumerate(read_jsonl_rows(path), start=1)]
     log.info("evaluating the %s model: reference NLL, greedy generation, %s score", label, scorer)
     started = time.perf_counter()
     context = model.disable_adapter() if adapter_disabled else merged_lora(model)
     with context:
         rows = evaluate_model(
-            model, loaded.tokenizer, subsets,
+            model, tokenizer, holdouts,
             model_label=label,
             scorer=resolve_scorer(scorer),
-            generate_subsets=HOLDOUTS,
+            generate_holdouts=HOLDOUTS,
             max_length=config.model.max_length,
             max_new_tokens=config.evaluation.max_new_tokens,
             generation_batch_size=config.evaluation.generation_batch_size,
             nll_batch_size=config.evaluation.nll_batch_size,
-            progress=progress,
+            progress=run.progress,
         )
-    write_jsonl(path, rows)
-    stages.mark_done(f"evaluate-{label}", time.perf_counter() - started)
+    write_jsonl(path, [row.to_dict() for row in rows])
+    run.stages.mark_done(f"evaluate-{label}", time.perf_counter() - started)
     return rows
 
 
-def analyse_stage(rows: Sequence[dict[str, Any]], config: AuditConfig, run_dir: Path) -> dict[str, Any]:
+def analyse_stage(run: RunContext, rows: Sequence[EvaluationRow]) -> dict[str, Any]:
     """predictions.jsonl, then the figures: means, lifts, gap, ratio, per-family lifts, power."""
-    write_predictions(run_dir, rows)
+    write_predictions(run.run_dir, rows)
+    config = run.config
     return analyse(rows, n_resamples=config.stats.n_resamples, alpha=config.stats.alpha, seed=config.seed)
 
 
-def probes_stage(config: AuditConfig, train: Sequence[Record], seen: Sequence[Record], unseen: Sequence[Record],
-                 rows: Sequence[dict[str, Any]], run_dir: Path) -> dict[str, Any]:
+def probes_stage(run: RunContext, rows: Sequence[EvaluationRow], *, parts: SplitParts) -> dict[str, Any]:
     """Copying, verbatim spans, carried-over facts and membership; membership.jsonl saved."""
     from memgap.evaluation.token_stats import TokenStats
     from memgap.probes import membership_rows, run_probes
 
+    config = run.config
     generations: dict[str, dict[str, str]] = {"base": {}, "adapter": {}}
     token_stats: dict[str, dict[str, TokenStats]] = {"base": {}, "adapter": {}}
     for row in rows:
-        token_stats[row["model"]][row["id"]] = TokenStats.from_dict(row["token_stats"])
-        if row.get("generation") is not None:
-            generations[row["model"]][row["id"]] = row["generation"]
-    kwargs = dict(
+        token_stats[row.model][row.id] = row.token_stats
+        if row.generation is not None:
+            generations[row.model][row.id] = row.generation
+    holdouts = {"seen": parts.seen_holdout, "unseen": parts.unseen_holdout}
+    probes = run_probes(
+        parts.train, holdouts, generations, token_stats,
         min_span_tokens=config.probes.verbatim_span_tokens,
         examples_per_holdout=config.probes.examples_per_holdout,
         n_resamples=min(config.stats.n_resamples, 2000),
         seed=config.seed,
         alpha=config.stats.alpha,
     )
-    probes = run_probes(train, {"seen": seen, "unseen": unseen}, generations, token_stats, **kwargs)
-    write_jsonl(run_dir / "membership.jsonl", membership_rows(train, {"seen": seen, "unseen": unseen}, token_stats))
+    write_jsonl(run.run_dir / "membership.jsonl", membership_rows(parts.train, holdouts, token_stats))
     return probes
 
 
-def finish_audit(audit: dict[str, Any], config: AuditConfig, run_dir: Path, stages: Stages) -> dict[str, Any]:
+def finish_audit(run: RunContext, audit: dict[str, Any]) -> dict[str, Any]:
     """Decide the verdict, validate, then write audit.json and the report (each atomically).
 
     An observational audit's claim is reworded for a partition that was not randomized
@@ -120,25 +150,19 @@ def finish_audit(audit: dict[str, Any], config: AuditConfig, run_dir: Path, stag
     from memgap.report.schema import validate_audit
     from memgap.verdict import decide
 
-    audit["verdict"] = decide(audit, config.verdict)
+    audit["verdict"] = decide(audit, run.config.verdict)
     if audit.get("protocol") == "observational":
         from memgap.observational import reword_verdict
 
         audit["verdict"] = reword_verdict(audit["verdict"], audit)
     audit = json_ready(audit)
     validate_audit(audit)
-    write_json_atomic(run_dir / "audit.json", audit)
-    render_report(run_dir)
-    stages.mark_done("report", 0.0)
+    write_json_atomic(run.run_dir / "audit.json", audit)
+    render_report(run.run_dir)
+    run.stages.mark_done("report", 0.0)
     return audit
 
 
-def write_predictions(run_dir: Path, rows: Sequence[dict[str, Any]]) -> None:
+def write_predictions(run_dir: Path, rows: Sequence[EvaluationRow]) -> None:
     """predictions.jsonl: one row per (hold-out item, model) with NLL, generation, score and checks."""
-    keep = ("id", "family", "subset", "model", "nll", "n_tokens", "generation", "score", "checks")
-    predictions = [
-        {("holdout" if key == "subset" else key): row.get(key) for key in keep}
-        for row in rows
-        if row["subset"] in HOLDOUTS
-    ]
-    write_jsonl(run_dir / "predictions.jsonl", predictions)
+    write_jsonl(run_dir / "predictions.jsonl", [row.prediction() for row in rows if row.holdout in HOLDOUTS])

@@ -56,13 +56,13 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from memgap.pipeline import run_audit
+    from memgap.multiseed import run_seeds
 
     progress_log = logging.getLogger("memgap")
     if progress_log.getEffectiveLevel() > logging.INFO:  # -v may have asked for more already
         progress_log.setLevel(logging.INFO)
     config = config_from_args(args)
-    audit = run_audit(config, fresh=args.fresh, progress=not args.no_progress)
+    audit = run_seeds(config, fresh=args.fresh, progress=not args.no_progress)
     print_summary(audit, config.out)
     return 0
 

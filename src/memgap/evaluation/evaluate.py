@@ -1,66 +1,62 @@
-"""Evaluate one model on the audit's subsets: NLL of the references, greedy generations, scores.
+"""Evaluate one model on the audit's hold-outs: NLL of the references, greedy generations, scores.
 
-Returns plain rows (one per item) that the pipeline saves, so the analysis never needs the model.
+Returns one `EvaluationRow` per item that the pipeline saves, so the analysis never needs the model.
 """
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
 from memgap.data.records import Record
 from memgap.evaluation.generate import generate_completions
 from memgap.evaluation.nll import completion_token_stats
+from memgap.evaluation.rows import EvaluationRow
 from memgap.evaluation.scoring import ScorerFunction, score_one
 
 
 def evaluate_model(
     model,
     tokenizer,
-    subsets: Mapping[str, Sequence[Record]],
+    holdouts: Mapping[str, Sequence[Record]],
     *,
     model_label: str,
     scorer: ScorerFunction,
-    generate_subsets: Sequence[str],
+    generate_holdouts: Sequence[str],
     max_length: int,
     max_new_tokens: int,
     generation_batch_size: int,
     nll_batch_size: int,
     progress: bool = True,
-) -> list[dict[str, Any]]:
-    """One row per (subset, item): NLL and token statistics for all, generation and score where asked.
+) -> list[EvaluationRow]:
+    """One row per (hold-out, item): NLL and token statistics for all, generation and score where asked.
 
-    All subsets go through one NLL pass and one generation pass: on a CPU a decoding step costs
-    about the same for 10 or 24 sequences, so one larger batch beats one batch per subset.
+    `holdouts` maps a hold-out name (seen, unseen, train) to its records; items of the names in
+    `generate_holdouts` are also generated greedily (at most `max_new_tokens`) and scored.
+    All hold-outs go through one NLL pass and one generation pass: on a CPU a decoding step costs
+    about the same for 10 or 24 sequences, so one larger batch beats one batch per hold-out.
     """
-    items = [(subset, record) for subset, records in subsets.items() for record in records]
+    items = [(holdout, record) for holdout, records in holdouts.items() for record in records]
     if not items:
         return []
     stats = completion_token_stats(
         model, tokenizer, [record for _, record in items], max_length=max_length, batch_size=nll_batch_size,
         progress=progress, description=f"{model_label}: reference NLL",
     )
-    to_generate = [index for index, (subset, _) in enumerate(items) if subset in generate_subsets]
+    to_generate = [index for index, (holdout, _) in enumerate(items) if holdout in generate_holdouts]
     generated = generate_completions(
         model, tokenizer, [items[index][1] for index in to_generate], max_new_tokens=max_new_tokens,
         batch_size=generation_batch_size, progress=progress, description=f"{model_label}: generating",
     ) if to_generate else []
     generations: dict[int, str] = dict(zip(to_generate, generated))
-    rows: list[dict[str, Any]] = []
-    for index, ((subset, record), token_stats) in enumerate(zip(items, stats)):
-        row: dict[str, Any] = {
-            "id": record.id,
-            "family": record.family,
-            "subset": subset,
-            "model": model_label,
-            "nll": token_stats.nll,
-            "n_tokens": token_stats.n_tokens,
-            "token_stats": token_stats.to_dict(),
-        }
+    rows: list[EvaluationRow] = []
+    for index, ((holdout, record), token_stats) in enumerate(zip(items, stats)):
+        scored = {}
         if index in generations:
             result = score_one(scorer, generations[index], record)
-            row.update(generation=generations[index], score=result.score, checks=result.checks)
-        rows.append(row)
+            scored = {"generation": generations[index], "score": result.score, "checks": result.checks}
+        rows.append(EvaluationRow(
+            id=record.id, family=record.family, holdout=holdout, model=model_label, nll=token_stats.nll,
+            n_tokens=token_stats.n_tokens, token_stats=token_stats, **scored,
+        ))
     return rows
 
 

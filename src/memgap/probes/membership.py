@@ -125,19 +125,19 @@ def membership_rows(train_records: Sequence[Record], holdouts: Mapping[str, Sequ
                     *, k_percent: float = DEFAULT_K_PERCENT) -> list[dict]:
     """One row per (item, model) with token statistics: the rows of DIR/membership.jsonl.
 
-    `group` is train, seen or unseen; `member` is true for training rows only (seen-holdout rows
+    `holdout` is train, seen or unseen; `member` is true for training rows only (seen-holdout rows
     are siblings of members, reported apart; unseen-holdout rows are the non-members).
     """
-    groups = [("train", train_records), *((name, holdouts.get(name, ())) for name in ("seen", "unseen"))]
+    parts = [("train", train_records), *((name, holdouts.get(name, ())) for name in ("seen", "unseen"))]
     rows = []
     for model in sorted(token_stats):
         per_item = token_stats[model]
-        for group, records in groups:
+        for holdout, records in parts:
             for record in records:
                 stats = per_item.get(record.id)
                 if stats is None or stats.n_tokens == 0:
                     continue
-                rows.append({"id": record.id, "family": record.family, "group": group, "member": group == "train",
+                rows.append({"id": record.id, "family": record.family, "holdout": holdout, "member": holdout == "train",
                              "model": model, "n_tokens": stats.n_tokens, **item_scores(stats, k_percent)})
     return rows
 
@@ -151,13 +151,13 @@ def summarize_membership(rows: Sequence[Mapping], *, calibrate_with: str | None 
     """
     by_item: dict[tuple[str, str], dict[str, Mapping]] = {}
     for row in rows:
-        by_item.setdefault((row["group"], row["id"]), {})[row["model"]] = row
+        by_item.setdefault((row["holdout"], row["id"]), {})[row["model"]] = row
     calibrated = calibrate_with is not None and any(calibrate_with in models for models in by_item.values())
 
-    def scores(group: str, name: str, use_base: bool) -> tuple[list[float], list[str]]:
+    def scores(holdout: str, name: str, use_base: bool) -> tuple[list[float], list[str]]:
         values, clusters = [], []
-        for (item_group, item_id), models in sorted(by_item.items()):
-            if item_group != group or model not in models or (use_base and calibrate_with not in models):
+        for (item_holdout, item_id), models in sorted(by_item.items()):
+            if item_holdout != holdout or model not in models or (use_base and calibrate_with not in models):
                 continue
             value = membership_score(models[model], name)
             if use_base:
