@@ -26,7 +26,7 @@ def test_item_level_gap_is_welchs_t_test():
     assert result.item_level.ci_low == pytest.approx(interval.low)
     assert result.item_level.ci_high == pytest.approx(interval.high)
     assert result.delta == pytest.approx(args[0].mean() - args[3].mean())
-    assert result.n == args[0].size + args[3].size and result.n_clusters == 80
+    assert result.n == args[0].size + args[3].size and result.n_families == 80
 
 
 def test_families_in_both_holdouts_are_refused():

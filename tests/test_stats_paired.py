@@ -26,7 +26,7 @@ def test_p_value_with_few_families_is_the_exact_enumeration():
     expected = np.mean(np.array(flips) >= observed - 1e-12)
     result = paired_delta(differences, np.zeros_like(differences), families, n_resamples=1000)
     assert result.p_value == pytest.approx(expected)
-    assert result.n == 9 and result.n_clusters == 5
+    assert result.n == 9 and result.n_families == 5
 
 
 def test_item_level_interval_matches_the_t_interval_for_many_items():

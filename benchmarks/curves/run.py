@@ -36,7 +36,7 @@ BOUND = 0.15
 def default_split(config):
     """The default audit's training rows, hold-outs and training sample (as the pipeline draws them)."""
     records, _ = assign_families(read_records(default_data_path(), family_field=config.data.family_field),
-                                 infer=False, family_field=config.data.family_field, seed=config.seed)
+                                 infer=False, family_field=config.data.family_field)
     split = splits.nested_split(records, unseen_fraction=config.split.unseen_holdout_fraction,
                                 seen_per_family=config.split.seen_holdout_per_family, seed=config.seed)
     seen = splits.spread_over_families(split.seen_holdout, config.split.max_holdout_items, config.seed)

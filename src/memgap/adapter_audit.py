@@ -124,7 +124,7 @@ def read_audit_data(config: AuditConfig, *, split_dir=None, train_path=None, eva
     train = read_records(train_path, family_field=family_field)
     evaluation = read_records(eval_path, family_field=family_field)
     partition = partition_eval_rows(train, evaluation, infer=config.data.infer_families,
-                                    family_field=config.data.family_field, seed=config.seed)
+                                    family_field=config.data.family_field)
     return AuditData("observational", partition.train, partition.with_sibling, partition.without_sibling,
                      partition.family_source, [Path(train_path), Path(eval_path)])
 

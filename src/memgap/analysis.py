@@ -57,7 +57,7 @@ def analyse(rows: Sequence[EvaluationRow], *, n_resamples: int, alpha: float, se
         }
         (st, sc, sf), (ut, uc, uf) = arrays["seen"], arrays["unseen"]
         result["gap"][metric] = stats.memorization_gap(
-            st, sc, sf, ut, uc, uf, n_resamples=n_resamples, alpha=alpha, seed=seed
+            st, sc, sf, ut, uc, uf, alpha=alpha
         ).to_dict()
         result["generalization_ratio"][metric] = stats.generalization_ratio(
             st, sc, sf, ut, uc, uf, n_resamples=n_resamples, alpha=alpha, seed=seed

@@ -33,7 +33,7 @@ class Partition:
 
 
 def partition_eval_rows(train: Sequence[Record], evaluation: Sequence[Record], *, infer: bool,
-                        family_field: str = "family", seed: int = 0) -> Partition:
+                        family_field: str = "family") -> Partition:
     """Assign families (read from `family_field`, or inferred on train and eval together) and split
     the eval rows into those whose family has training rows and those whose family has none.
 
@@ -46,7 +46,7 @@ def partition_eval_rows(train: Sequence[Record], evaluation: Sequence[Record], *
     if not train or not evaluation:
         raise MemgapError(f"an observational audit needs training and eval rows (train {len(train)}, eval {len(evaluation)})")
     train, evaluation = _distinct_ids(train, evaluation)
-    labelled, source = assign_families([*train, *evaluation], infer=infer, family_field=family_field, seed=seed)
+    labelled, source = assign_families([*train, *evaluation], infer=infer, family_field=family_field)
     train, evaluation = labelled[: len(train)], labelled[len(train):]
     trained_families = {record.family for record in train}
     with_sibling = [record for record in evaluation if record.family in trained_families]

@@ -99,7 +99,7 @@ def _stage_families(config: AuditConfig, data_path: Path) -> tuple[list[Record],
 
     records = read_records(data_path, family_field=config.data.family_field,
                            require_family=not config.data.infer_families)  # a missing family names file and line
-    return assign_families(records, infer=config.data.infer_families, family_field=config.data.family_field, seed=config.seed)
+    return assign_families(records, infer=config.data.infer_families, family_field=config.data.family_field)
 
 
 def _render_every_row(config: AuditConfig, loaded, records: list[Record]):

@@ -7,11 +7,11 @@ from memgap.families.inference import infer_families
 
 
 def assign_families(
-    records: list[Record], *, infer: bool, family_field: str = "family", seed: int = 0
+    records: list[Record], *, infer: bool, family_field: str = "family"
 ) -> tuple[list[Record], str]:
     """Records with `family` set, and where the families came from (`declared` or `inferred`)."""
     if infer:
-        labels = infer_families([record.full_text for record in records], seed=seed)
+        labels = infer_families([record.full_text for record in records])
         return [record.with_family(label) for record, label in zip(records, labels)], "inferred"
     for record in records:
         if record.family in (None, ""):

@@ -40,7 +40,6 @@ def infer_families(
     *,
     threshold: float | None = None,
     boilerplate_share: float | None = None,
-    seed: int = 0,
 ) -> list[str]:
     """Family labels (`f0001`, ... in order of first appearance) for near-duplicate texts.
 
@@ -50,10 +49,9 @@ def infer_families(
             are siblings (default 0.5).
         boilerplate_share: shingles in more than this share of rows are boilerplate and left out
             (default `shingles.BOILERPLATE_SHARE`, 0.5; 1.0 keeps them all).
-        seed: accepted for a uniform API; inference is deterministic and does not use it.
     Raises ValueError on a threshold outside (0, 1) or a share outside (0, 1].
     """
-    del seed  # nothing random: hashing, anchor choice and linkage are all deterministic
+    # Nothing random, so no seed: hashing, anchor choice and linkage are all deterministic.
     threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")

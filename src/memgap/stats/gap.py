@@ -18,7 +18,7 @@ import numpy as np
 from scipy import stats
 
 from memgap.stats.families import FamilySums, family_sums
-from memgap.stats.paired import Estimate, _check_settings, _json_number, paired_delta
+from memgap.stats.paired import Estimate, _check_alpha, _check_settings, _json_number, paired_delta
 
 CLUSTER_WELCH = "Welch t on family-clustered (CR2) variances, Welch-Satterthwaite df"
 ITEM_WELCH = "Welch t on items (ignores families)"
@@ -79,14 +79,12 @@ def welch_difference(first: _MeanWithVariance, second: _MeanWithVariance, alpha:
 
 def memorization_gap(seen_treatment: ArrayLike, seen_control: ArrayLike, seen_clusters: Sequence[Any] | np.ndarray,
                      unseen_treatment: ArrayLike, unseen_control: ArrayLike,
-                     unseen_clusters: Sequence[Any] | np.ndarray, *, n_resamples: int = 10_000,
-                     alpha: float = 0.05, seed: int = 0) -> Estimate:
+                     unseen_clusters: Sequence[Any] | np.ndarray, *, alpha: float = 0.05) -> Estimate:
     """Seen-family lift minus unseen-family lift, with a Welch-type family-clustered CI and p-value.
 
-    `n_resamples` and `seed` are accepted so every stats call takes the same settings; the gap's
-    test is analytic and uses neither. `n` and `n_clusters` count both hold-outs together.
+    The test is analytic (no resampling, so no seed): `n` and `n_families` count both hold-outs together.
     """
-    _check_settings(n_resamples, alpha)
+    _check_alpha(alpha)
     seen = family_sums(seen_treatment, seen_control, seen_clusters, "memorization_gap (seen hold-out)")
     unseen = family_sums(unseen_treatment, unseen_control, unseen_clusters, "memorization_gap (unseen hold-out)")
     shared = set(seen.labels) & set(unseen.labels)
@@ -100,7 +98,7 @@ def memorization_gap(seen_treatment: ArrayLike, seen_control: ArrayLike, seen_cl
         clustered_mean(family_sums(unseen.differences, np.zeros(unseen.n), None)), alpha, n, ITEM_WELCH)
     clustered = welch_difference(clustered_mean(seen), clustered_mean(unseen), alpha, n, CLUSTER_WELCH)
     return Estimate(clustered.delta, clustered.ci_low, clustered.ci_high, clustered.p_value, n,
-                    clustered.n_clusters, clustered.method, item_level=item_level, note=clustered.note)
+                    clustered.n_families, clustered.method, item_level=item_level, note=clustered.note)
 
 
 def clustered_mean_difference(first: ArrayLike, first_clusters: Sequence[Any] | np.ndarray,

@@ -40,7 +40,7 @@ class Estimate:
     ci_high: float
     p_value: float
     n: int
-    n_clusters: int
+    n_families: int
     method: str
     item_level: Estimate | None = None
     note: str | None = None
@@ -53,7 +53,7 @@ class Estimate:
             "ci_high": _json_number(self.ci_high),
             "p_value": _json_number(self.p_value),
             "n": self.n,
-            "n_families": self.n_clusters,
+            "n_families": self.n_families,
             "method": self.method,
         }
         if self.note:
@@ -66,9 +66,13 @@ class Estimate:
         return block
 
 
-def _check_settings(n_resamples: int, alpha: float) -> None:
+def _check_alpha(alpha: float) -> None:
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+
+
+def _check_settings(n_resamples: int, alpha: float) -> None:
+    _check_alpha(alpha)
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
 
@@ -109,4 +113,4 @@ def paired_delta(treatment: Sequence[float] | np.ndarray, control: Sequence[floa
     clustered = sign_flip_estimate(grouped, n_resamples=n_resamples, alpha=alpha, rng=family_rng,
                                    method=FAMILY_SIGN_FLIP)
     return Estimate(clustered.delta, clustered.ci_low, clustered.ci_high, clustered.p_value, clustered.n,
-                    clustered.n_clusters, clustered.method, item_level=item_level, note=clustered.note)
+                    clustered.n_families, clustered.method, item_level=item_level, note=clustered.note)
