@@ -4,10 +4,13 @@ Every stage of an audit writes through here, which is what lets a killed run res
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +41,46 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
     return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text with `header` and one line per row, lines ended by a bare newline."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_csv_atomic(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """Write a CSV table atomically (see `csv_text`)."""
+    return write_text_atomic(path, csv_text(header, rows))
+
+
 def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 hex digest of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
+    _update(digest, path)
+    return digest.hexdigest()
+
+
+def sha256_files(files: Iterable[str | os.PathLike[str]]) -> str:
+    """SHA-256 over several files in name order, each file's name then its bytes: the identity of a
+    model's weights or an adapter, whatever folder holds them."""
+    digest = hashlib.sha256()
+    for file in sorted(map(Path, files), key=lambda p: p.name):
+        digest.update(file.name.encode())
+        _update(digest, file)
+    return digest.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    """SHA-256 hex digest of a text's UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _update(digest, path: str | os.PathLike[str]) -> None:
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
 
 
 def _umask() -> int:

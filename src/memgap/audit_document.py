@@ -5,7 +5,6 @@ document's layout (docs/architecture.md describes the keys).
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import platform
@@ -131,29 +130,28 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+def json_ready(value: Any, *, name: str = "audit", warn: bool = True) -> Any:
+    """`value` as plain JSON values: numpy scalars and arrays, tuples and paths converted, keys made
+    strings, and any figure that came out undefined (NaN or infinite) written as null, since strict
+    JSON has no NaN and a finished audit should not be lost at its last write. With `warn`, each such
+    figure is logged with its place (`name.key[index]`). Raises TypeError for a value JSON cannot hold.
+    """
+    if isinstance(value, dict):
+        return {str(key): json_ready(item, name=f"{name}.{key}", warn=warn) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_ready(item, name=f"{name}[{index}]", warn=warn) for index, item in enumerate(value)]
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        if math.isfinite(value):
+            return float(value)
+        if warn:
+            log.warning("%s is %s; written as null", name, value)
+        return None
     if isinstance(value, Path):
         return str(value)
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
-
-
-def json_ready(audit: dict[str, Any]) -> dict[str, Any]:
-    """The audit as plain JSON values: numpy scalars, arrays and paths converted, and any figure that
-    came out undefined (NaN or infinite) written as null, with a warning naming it, since strict JSON
-    has no NaN and a finished audit should not be lost at its last write."""
-    return _finite(json.loads(json.dumps(audit, default=_json_default)), "audit")
-
-
-def _finite(value: Any, path: str) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        log.warning("%s is %s; written as null", path, value)
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item, f"{path}.{key}") for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item, f"{path}[{index}]") for index, item in enumerate(value)]
-    return value
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__} at {name}")

@@ -19,7 +19,6 @@ Pure numpy and scipy apart from reading and writing family_gap.csv.
 from __future__ import annotations
 
 import csv
-import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,7 +28,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as scipy_stats
 
-from memgap.atomic import write_text_atomic
+from memgap.atomic import csv_text, write_csv_atomic
+from memgap.columns import FAMILY_GAP_COLUMNS
 from memgap.errors import MemgapError, where_in_file
 from memgap.stats import memorization_gap, paired_delta
 from memgap.stats.families import family_sums
@@ -37,7 +37,7 @@ from memgap.stats.gap import clustered_mean
 
 SEEN, UNSEEN, TRAIN = "seen_holdout", "unseen_holdout", "train_sample"
 CURVE_SETS = (SEEN, UNSEEN, TRAIN)
-CSV_FIELDS = ("step", "holdout", "id", "family", "nll", "n_tokens")
+CSV_FIELDS = tuple(FAMILY_GAP_COLUMNS)
 ONSET_RULE = (
     "onset: the first evaluation point a such that, from a to every later point b, the seen-family NLL falls, "
     "the unseen-family NLL falls by less than min_generalization_ratio times the seen-family fall (or rises), and "
@@ -66,17 +66,16 @@ class CurveRow:
 
 def family_gap_csv_text(rows: Iterable[CurveRow]) -> str:
     """The CSV text of `rows` (header `step,holdout,id,family,nll,n_tokens`)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
-    for row in rows:
-        writer.writerow([row.step, row.holdout, row.id, row.family, repr(float(row.nll)), row.n_tokens])
-    return buffer.getvalue()
+    return csv_text(CSV_FIELDS, _family_gap_cells(rows))
 
 
 def write_family_gap(path: str | Path, rows: Iterable[CurveRow]) -> Path:
     """Write family_gap.csv atomically; returns the path."""
-    return write_text_atomic(path, family_gap_csv_text(rows))
+    return write_csv_atomic(path, CSV_FIELDS, _family_gap_cells(rows))
+
+
+def _family_gap_cells(rows: Iterable[CurveRow]) -> Iterable[list[Any]]:
+    return ([row.step, row.holdout, row.id, row.family, repr(float(row.nll)), row.n_tokens] for row in rows)
 
 
 def read_family_gap(path: str | Path) -> list[CurveRow]:

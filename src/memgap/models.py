@@ -5,7 +5,6 @@ asks for it. Nothing touches the network unless the user names a hub id.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import logging
 import os
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from memgap.atomic import sha256_files
 from memgap.errors import MemgapError
 
 log = logging.getLogger(__name__)
@@ -228,10 +228,4 @@ def _first_line(error: BaseException) -> str:
 
 def fingerprint_files(files: list[Path]) -> str:
     """SHA-256 over the files' bytes in name order: the identity of a model's weights or an adapter."""
-    digest = hashlib.sha256()
-    for file in sorted(files, key=lambda p: p.name):
-        digest.update(file.name.encode())
-        with open(file, "rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+    return sha256_files(files)

@@ -5,17 +5,17 @@ settings fingerprint, so a folder is never resumed under other settings.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from memgap.atomic import write_json_atomic
+from memgap.atomic import sha256_text, write_json_atomic
 from memgap.errors import MemgapError
 
 
 def settings_fingerprint(settings: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    """SHA-256 of the settings as key-sorted JSON: equal settings, equal fingerprint."""
+    return sha256_text(json.dumps(settings, sort_keys=True))
 
 
 class Stages:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from memgap.audit_document import json_ready
 from memgap.data.records import Record
 from memgap.evaluation.token_stats import TokenStats
 from memgap.probes.copying import CopyFinding, TrainingCorpus, find_copying
@@ -202,19 +203,4 @@ def run_probes(
         if model not in generations:
             notes.append(f"no generations for the {model} model; its rates are null")
     result["notes"] = notes
-    return json_ready(result)
-
-
-def json_ready(value):
-    """Plain JSON types only: numpy scalars to Python numbers, NaN and infinities to null."""
-    if isinstance(value, dict):
-        return {str(key): json_ready(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(item) for item in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
+    return json_ready(result, name="probes", warn=False)  # an undefined rate is expected here: null, no warning

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from memgap.columns import GRADNORM_COLUMNS, UPDATE_COLUMNS
 from memgap.errors import MemgapError, where_in_file
 from memgap.report.schema import validate_audit
-
-GRADNORM_COLUMNS = {"step": int, "layer": int, "module": str, "group": str, "matrix": str, "norm": float}
-UPDATE_COLUMNS = {"layer": int, "module": str, "group": str, "frobenius_norm": float, "relative_norm": float, "effective_rank": float}
 
 
 @dataclass

@@ -24,12 +24,13 @@ from pathlib import Path
 import numpy as np
 from transformers import TrainerCallback
 
+from memgap.columns import GRADNORM_COLUMNS
 from memgap.training.architectures import describe_module
-from memgap.training.pressure import gradient_summary  # noqa: F401  (re-exported: the summary of this table)  # noqa: F401  (re-exported: the summary of this callback's table)
+from memgap.training.pressure import gradient_summary  # noqa: F401  (re-exported: the summary of this callback's table)
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("step", "layer", "module", "group", "matrix", "norm")
+COLUMNS = tuple(GRADNORM_COLUMNS)
 GROUPS = ("attention", "mlp", "other")
 _LORA_PARAMETER = re.compile(r"^(?P<module>.+)\.lora_(?:embedding_)?(?P<matrix>[AB])(?:\.[^.]+)?(?:\.weight)?$")
 

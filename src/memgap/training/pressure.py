@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from memgap.columns import GRADNORM_COLUMNS, typed_row
+
 GROUP_LABELS = {"attention": "attention", "mlp": "the MLP", "other": "other modules"}
 BAND_NAMES = ("early", "middle", "late")
 CONCENTRATED_SHARE = 0.55  # a group holding at least this share is where pressure "concentrated"
@@ -24,7 +26,7 @@ def read_gradnorms(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a gradnorms.csv with typed step, layer and norm."""
     with open(path, newline="", encoding="utf-8") as stream:
         return [
-            {**row, "step": int(row["step"]), "layer": int(row["layer"]), "norm": float(row["norm"])}
+            typed_row(row, {name: GRADNORM_COLUMNS[name] for name in ("step", "layer", "norm")})
             for row in csv.DictReader(stream)
         ]
 

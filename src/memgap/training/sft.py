@@ -20,6 +20,7 @@ from typing import Any
 from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
 
+from memgap.atomic import write_text_atomic
 from memgap.config import LoraConfig, TrainingConfig
 from memgap.data.records import Record
 from memgap.encoding import IGNORE_INDEX, EncodedExample, encode_all, overlong_error, require_some_completion
@@ -206,8 +207,8 @@ def train_lora(
     if trainer.is_world_process_zero():
         model.save_pretrained(output_dir / "adapter", safe_serialization=True, save_embedding_layers=False)
         write_updates_csv(output_dir / "updates.csv", realised_updates(model))
-        (output_dir / "log_history.json").write_text(json.dumps(history, indent=1), encoding="utf-8")
-        (output_dir / "train_result.json").write_text(json.dumps(result.facts(), indent=1), encoding="utf-8")
+        write_text_atomic(output_dir / "log_history.json", json.dumps(history, indent=1))
+        write_text_atomic(output_dir / "train_result.json", json.dumps(result.facts(), indent=1))
         shutil.rmtree(checkpoints, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
     return result

@@ -7,7 +7,6 @@ Measured in benchmarks/gradnorm/run.py: the core is faster than an SVD of dW at 
 """
 from __future__ import annotations
 
-import csv
 import math
 import os
 from pathlib import Path
@@ -15,9 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from memgap.atomic import write_csv_atomic
+from memgap.columns import UPDATE_COLUMNS as UPDATE_COLUMN_TYPES
+from memgap.columns import typed_row
 from memgap.training.architectures import describe_module
 
-UPDATE_COLUMNS = ("layer", "module", "group", "frobenius_norm", "relative_norm", "effective_rank")
+UPDATE_COLUMNS = tuple(UPDATE_COLUMN_TYPES)
 
 
 def update_singular_values(lora_a, lora_b, scaling: float):
@@ -68,22 +70,14 @@ def realised_updates(peft_model, adapter_name: str | None = None) -> list[dict[s
 
 
 def write_updates_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]]) -> Path:
-    """Write the rows of `realised_updates` as updates.csv (atomically: a temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    with open(temporary, "w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=UPDATE_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({key: (f"{row[key]:.8g}" if isinstance(row[key], float) else row[key]) for key in UPDATE_COLUMNS})
-    os.replace(temporary, path)
-    return path
+    """Write the rows of `realised_updates` as updates.csv, atomically (floats to 8 significant digits)."""
+    return write_csv_atomic(path, UPDATE_COLUMNS, (
+        [f"{row[key]:.8g}" if isinstance(row[key], float) else row[key] for key in UPDATE_COLUMNS] for row in rows
+    ))
 
 
 def _typed(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "layer": int(row["layer"]),
-            **{key: float(row[key]) for key in ("frobenius_norm", "relative_norm", "effective_rank")}}
+    return typed_row(row, {key: UPDATE_COLUMN_TYPES[key] for key in ("layer", "frobenius_norm", "relative_norm", "effective_rank")})
 
 
 def update_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
