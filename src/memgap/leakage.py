@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from memgap.data.records import Record
+from memgap.data.values import require_families
 from memgap.errors import MemgapError
 from memgap.families.inference import DEFAULT_THRESHOLD, infer_families
 from memgap.families.shingles import BOILERPLATE_SHARE, shingle_vectors
@@ -120,12 +121,7 @@ def _families(train, evaluation, infer: bool) -> tuple[list[str], list[str]]:
         labels = infer_families([record.full_text for record in (*train, *evaluation)])
         return labels[: len(train)], labels[len(train):]
     for side, records in (("train", train), ("eval", evaluation)):
-        for record in records:
-            if record.family in (None, ""):
-                raise MemgapError(
-                    f"{side} record '{record.id}' has no family (NaN, NA and empty count as none); "
-                    "pass --family-field NAME, or --infer to infer families", where=record.source,
-                )
+        require_families(records, label=f"{side} record")
     return [record.family for record in train], [record.family for record in evaluation]
 
 

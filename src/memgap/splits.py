@@ -20,6 +20,7 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedG
 from memgap.atomic import sha256_file, write_json_atomic
 from memgap.data.io import records_to_rows, write_jsonl
 from memgap.data.records import Record
+from memgap.data.values import require_families
 from memgap.errors import MemgapError
 
 
@@ -180,6 +181,42 @@ def write_split(
     return manifest
 
 
+def split_data_file(data: str | os.PathLike[str], out: str | os.PathLike[str], *, strategy: str = "nested",
+                    holdout: float = 0.3, seen_per_family: int = 1, stratify: str | None = None, infer: bool = False,
+                    family_field: str = "family", seed: int = 0) -> dict:
+    """What `memgap split` does: read a data file, give its rows families, split, and write the split.
+
+    Parameters:
+        data: a JSONL, JSON, CSV or Parquet file of records.
+        out: the folder for train.jsonl and the hold-out file(s) with manifest.json (`write_split`).
+        strategy: `random` (rows, families ignored), `grouped` (whole families held out) or `nested`
+            (whole families held out, and `seen_per_family` members of each training family).
+        holdout: the share held out, in (0, 1): of rows (random) or of families (grouped, nested).
+        stratify: grouped only: a row field whose class balance both sides keep.
+        infer: infer near-duplicate families instead of reading `family_field`.
+        seed: the splitter's random state.
+    Returns the manifest written. Raises MemgapError for a row without a family (grouped, nested),
+    too few families, a share outside (0, 1), or `stratify` with another strategy than grouped.
+    """
+    from memgap.data.io import read_records
+    from memgap.families import assign_families
+
+    if stratify and strategy != "grouped":
+        raise MemgapError("--stratify applies to --strategy grouped only")
+    records = read_records(data, family_field=family_field)
+    if strategy != "random" or infer:
+        records, _ = assign_families(records, infer=infer, family_field=family_field)
+    if strategy == "random":
+        split = random_split(records, holdout=holdout, seed=seed)
+    elif strategy == "grouped":
+        split = grouped_split(records, holdout=holdout, seed=seed, stratify=stratify)
+    elif strategy == "nested":
+        split = nested_split(records, unseen_fraction=holdout, seen_per_family=seen_per_family, seed=seed)
+    else:
+        raise MemgapError(f"unknown split strategy '{strategy}'; one of random, grouped, nested")
+    return write_split(split, out, input_sha256=sha256_file(data), family_field=family_field)
+
+
 def cap_rows(
     records: Sequence[Record], limit: int | None, seed: int, *, keep_families: Iterable[str | None] = ()
 ) -> list[Record]:
@@ -234,12 +271,7 @@ def _check_fraction(value: float, name: str) -> None:
 
 
 def _family_codes(records: Sequence[Record]) -> np.ndarray:
-    missing = [record.id for record in records if record.family in (None, "")]
-    if missing:
-        raise MemgapError(
-            f"{len(missing)} row(s) have no family (first: '{missing[0]}'); "
-            "pass --family-field NAME, or --infer to infer families"
-        )
+    require_families(records)
     _, codes = np.unique(np.asarray([record.family for record in records], dtype=object).astype(str), return_inverse=True)
     if len(codes) == 0 or codes.max() < 1:
         found = 0 if len(codes) == 0 else 1

@@ -3,37 +3,28 @@ from __future__ import annotations
 
 import json
 
-from memgap.data.io import write_jsonl
-from memgap.domains.tenacious import generator
-from memgap.registry import Registry
-
-DATASETS: Registry = Registry("dataset")
-DATASETS.add("tenacious", generator.generate_rows)
-
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("dataset", help="generate a data set with augmentation families")
     parser.add_argument("name", help="which data set: tenacious")
     parser.add_argument("--out", required=True, help="JSONL file to write")
-    parser.add_argument("--originals", type=int, default=generator.DEFAULT_ORIGINALS, help="number of originals, one family each (default: %(default)s)")
+    parser.add_argument("--originals", type=int, help="number of originals, one family each (default: the generator's, as in the shipped data set)")
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--variants", type=int, help="rows per family, the same for every family (1: one row per original)")
-    sizes.add_argument("--concentration", type=float, help=f"Zipf exponent of family sizes: 0 equal, larger more concentrated (default: {generator.DEFAULT_CONCENTRATION})")
+    sizes.add_argument("--concentration", type=float, help="Zipf exponent of family sizes: 0 equal, larger more concentrated (default: the generator's)")
     parser.add_argument("--rows", type=int, help="total rows with --concentration (default: 7.5 per original)")
     parser.add_argument("--min-family-size", type=int, help="smallest family with --concentration (default: 2)")
-    parser.add_argument("--seed", type=int, default=generator.DEFAULT_SEED, help="random seed (default: %(default)s, the shipped default data set)")
+    parser.add_argument("--seed", type=int, help="random seed (default: the shipped default data set's)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    generate = DATASETS.get(args.name)
-    rows = generate(
-        args.originals, variants=args.variants, concentration=args.concentration, seed=args.seed,
-        rows=args.rows, min_family_size=args.min_family_size,
-    )
-    write_jsonl(args.out, rows)
-    summary = {"out": args.out, **generator.size_summary(rows)}
+    from memgap.datasets import write_dataset
+
+    summary = write_dataset(args.name, args.out, originals=args.originals, variants=args.variants,
+                            concentration=args.concentration, rows=args.rows, min_family_size=args.min_family_size,
+                            seed=args.seed)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:

@@ -6,12 +6,9 @@ import argparse
 import json
 
 from memgap.data.io import read_records, records_to_rows, write_jsonl
-from memgap.errors import MemgapError
-from memgap.families import assign_families, concentration_report
-from memgap.families.concentration import family_agreement
+from memgap.families.report import check_write_field, families_report
 from memgap.leakage import leakage_audit
-from memgap.atomic import sha256_file
-from memgap.splits import grouped_split, nested_split, random_split, write_split
+from memgap.splits import split_data_file
 
 
 def add_parser(subparsers) -> None:
@@ -56,34 +53,16 @@ def _add_family_flags(parser: argparse.ArgumentParser) -> None:
 
 def run_families(args: argparse.Namespace) -> int:
     records = read_records(args.data, family_field=args.family_field)
-    texts = [record.full_text for record in records]
-    declared = [record.family for record in records]
-    declared_rows = sum(family is not None for family in declared)
-    if args.out and args.infer and declared_rows and not args.overwrite_field and any(
-            args.write_field in record.row for record in records):
-        raise MemgapError(f"the rows already hold a '{args.write_field}' field ({declared_rows} declared families "
-                          f"in '{args.family_field}'); --write-field NAME writes the inferred families to another "
-                          "field, or --overwrite-field replaces it", where=args.data)
-    if args.infer:
-        labelled, source = assign_families(records, infer=True)
-        inferred = [record.family for record in labelled]
-        # The top-level figures are always those of `family_source`; declared ones sit under "declared".
-        report = concentration_report(inferred, texts)
-        if declared_rows == len(records):
-            report["declared"] = concentration_report(declared)
-            report["agreement"] = family_agreement(declared, inferred)
-        elif declared_rows:
-            report["declared_rows"] = declared_rows  # partly declared: no agreement on a part
-    else:
-        labelled, source = assign_families(records, infer=False, family_field=args.family_field)
-        report = concentration_report(declared, texts)
-    report["family_source"] = source
+    if args.out and args.infer:
+        check_write_field(records, write_field=args.write_field, family_field=args.family_field,
+                          overwrite=args.overwrite_field, where=args.data)
+    result = families_report(records, infer=args.infer, family_field=args.family_field)
     if args.out:
-        write_jsonl(args.out, records_to_rows(labelled, family_field=args.write_field))
+        write_jsonl(args.out, records_to_rows(result.records, family_field=args.write_field))
     if args.json:
-        print(json.dumps(report, indent=2, sort_keys=True))
+        print(json.dumps(result.report, indent=2, sort_keys=True))
     else:
-        print(_families_text(report, args.out, args.family_field))
+        print(_families_text(result.report, args.out, args.family_field))
     return 0
 
 
@@ -157,18 +136,9 @@ def _leakage_text(report: dict) -> str:
 
 
 def run_split(args: argparse.Namespace) -> int:
-    records = read_records(args.data, family_field=args.family_field)
-    if args.strategy != "random" or args.infer:
-        records, _ = assign_families(records, infer=args.infer, family_field=args.family_field, seed=args.seed)
-    if args.strategy == "random":
-        split = random_split(records, holdout=args.holdout, seed=args.seed)
-    elif args.strategy == "grouped":
-        split = grouped_split(records, holdout=args.holdout, seed=args.seed, stratify=args.stratify)
-    else:
-        if args.stratify:
-            raise MemgapError("--stratify applies to --strategy grouped only")
-        split = nested_split(records, unseen_fraction=args.holdout, seen_per_family=args.seen_per_family, seed=args.seed)
-    manifest = write_split(split, args.out, input_sha256=sha256_file(args.data), family_field=args.family_field)
+    manifest = split_data_file(args.data, args.out, strategy=args.strategy, holdout=args.holdout,
+                               seen_per_family=args.seen_per_family, stratify=args.stratify, infer=args.infer,
+                               family_field=args.family_field, seed=args.seed)
     for name, entry in manifest["files"].items():
         print(f"{name}: {entry['rows']} rows, {entry['families']} families")
     print(f"wrote {args.out}")

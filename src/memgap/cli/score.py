@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-from memgap.data.io import read_records, write_jsonl
-from memgap.errors import MemgapError
-from memgap.evaluation.score_file import run_records, score_file, score_predictions, summarize_scores
+from memgap.data.io import write_jsonl
+from memgap.evaluation.score_file import score_texts
 
 
 def add_parser(subparsers) -> None:
@@ -30,22 +27,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    scorer = args.scorer or _run_scorer(args.run) or "tenacious"
-    predictions = args.predictions or (str(Path(args.run) / "predictions.jsonl") if args.run else None)
-    if predictions:
-        records = run_records(args.run) if args.data is None and args.run else None
-        if records is None:
-            if args.data is None:
-                raise MemgapError("--predictions needs the records it answers: --data FILE or --run DIR")
-            records = read_records(args.data)
-        results = score_predictions(predictions, records, scorer, field=args.field or "generation")
-    elif args.data:
-        results = score_file(args.data, scorer, completion_field=args.field)
-    else:
-        raise MemgapError("give --data FILE to score, or --run DIR (or --predictions FILE) to score generations")
+    scorer, results, summary = score_texts(scorer=args.scorer, data=args.data, run=args.run,
+                                           predictions=args.predictions, field=args.field)
     if args.out:
         write_jsonl(args.out, results)
-    summary = {"scorer": scorer, **summarize_scores(results)}
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
         return 0
@@ -59,11 +44,3 @@ def run(args) -> int:
     if args.out:
         print(f"wrote {args.out}")
     return 0
-
-
-def _run_scorer(run_dir: str | None) -> str | None:
-    """The scorer a run's audit used (so re-scoring its predictions measures the same thing)."""
-    audit = Path(run_dir) / "audit.json" if run_dir else None
-    if audit is None or not audit.exists():
-        return None
-    return (json.loads(audit.read_text(encoding="utf-8")).get("data") or {}).get("scorer")

@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 import numbers
 import re
+from collections.abc import Iterable
 from typing import Any
+
+from memgap.errors import MemgapError
 
 # Cells that pandas' read_csv treats as missing by default (the common subset).
 _MISSING_TEXT = frozenset({"", "nan", "NaN", "NAN", "NA", "N/A", "n/a", "<NA>", "null", "NULL", "None", "-nan", "-NaN"})
@@ -60,3 +63,27 @@ def _number(number: float) -> str | None:
 def _is_pandas_missing(value: Any) -> bool:
     # pandas.NA and pandas.NaT are neither numbers nor strings; avoid importing pandas for them.
     return type(value).__name__ in ("NAType", "NaTType")
+
+
+FAMILY_HINT = "pass --family-field NAME for another column, or --infer to infer families"
+
+
+def has_family(family: Any) -> bool:
+    """Whether a record's (canonical) family value names a family: None and "" do not."""
+    return family is not None and str(family) != ""
+
+
+def require_families(records: Iterable[Any], *, label: str = "record", family_field: str | None = None,
+                     hint: str = FAMILY_HINT) -> None:
+    """Raise MemgapError at the first record without a family, naming its file and line (`record.source`).
+
+    `label` names the records in the message (e.g. "train record"); `family_field` the column read.
+    The one check for a missing family once records exist: the splitters, the leakage audit, family
+    assignment and the training-curve callback call it (reading with `require_family` names the cell).
+    """
+    column = f" in field '{family_field}'" if family_field else ""
+    for record in records:
+        if not has_family(record.family):
+            raise MemgapError(f"{label} '{record.id}' has no family{column} (NaN, NA and empty count as none); {hint}",
+                              where=getattr(record, "source", None))
+

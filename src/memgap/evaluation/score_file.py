@@ -109,3 +109,45 @@ def summarize_scores(results: list[dict[str, Any]]) -> dict[str, Any]:
             if (scores := [r["score"] for r in results if r.get("model") == model and r.get("holdout") == holdout])
         }
     return summary
+
+
+def score_texts(*, scorer: str | None = None, data: str | os.PathLike[str] | None = None,
+                run: str | os.PathLike[str] | None = None, predictions: str | os.PathLike[str] | None = None,
+                field: str | None = None) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """What `memgap score` does: score a data file's rows, or generations against their records.
+
+    Parameters:
+        scorer: a registered name or `module:function`; default the run's own scorer (audit.json's
+            `data.scorer`) with `run`, else `tenacious`.
+        data: the data file whose rows are scored; with `predictions` or `run`, the records the
+            generations answer (default with `run`: the run's split).
+        run: a memgap run folder, whose predictions.jsonl is scored unless `predictions` is given.
+        predictions: a JSONL file of generated texts with an `id` per row.
+        field: the text field to score (default `generation` for predictions; see `score_file`).
+    Returns (scorer name, one result per row, `summarize_scores` of them with `scorer` added).
+    Raises MemgapError when neither data nor generations are given, or generations lack their records.
+    """
+    scorer = scorer or run_scorer(run) or "tenacious"
+    predictions = predictions or (Path(run) / "predictions.jsonl" if run else None)
+    if predictions:
+        records = run_records(run) if data is None and run else None
+        if records is None:
+            if data is None:
+                raise MemgapError("--predictions needs the records it answers: --data FILE or --run DIR")
+            records = read_records(data)
+        results = score_predictions(predictions, records, scorer, field=field or "generation")
+    elif data:
+        results = score_file(data, scorer, completion_field=field)
+    else:
+        raise MemgapError("give --data FILE to score, or --run DIR (or --predictions FILE) to score generations")
+    return scorer, results, {"scorer": scorer, **summarize_scores(results)}
+
+
+def run_scorer(run_dir: str | os.PathLike[str] | None) -> str | None:
+    """The scorer a run's audit used (so re-scoring its predictions measures the same thing); None without one."""
+    import json
+
+    audit = Path(run_dir) / "audit.json" if run_dir else None
+    if audit is None or not audit.exists():
+        return None
+    return (json.loads(audit.read_text(encoding="utf-8")).get("data") or {}).get("scorer")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from memgap.data.records import Record
-from memgap.errors import MemgapError
+from memgap.data.values import require_families
 from memgap.families.inference import infer_families
 
 
@@ -13,10 +13,5 @@ def assign_families(
     if infer:
         labels = infer_families([record.full_text for record in records])
         return [record.with_family(label) for record, label in zip(records, labels)], "inferred"
-    for record in records:
-        if record.family in (None, ""):
-            raise MemgapError(
-                f"record '{record.id}' has no family in field '{family_field}' (NaN, NA and empty count as none); "
-                "pass --family-field NAME for another column, or --infer to infer families", where=record.source,
-            )
+    require_families(records, family_field=family_field)
     return list(records), "declared"

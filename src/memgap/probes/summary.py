@@ -8,7 +8,6 @@ models answer the same items, and siblings' generations are not independent of e
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 

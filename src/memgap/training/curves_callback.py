@@ -25,6 +25,7 @@ from transformers import TrainerCallback
 
 from memgap.curves import SEEN, TRAIN, UNSEEN, CurveRow, read_family_gap, step_metrics, training_curves, write_family_gap
 from memgap.data.records import Record
+from memgap.data.values import require_families
 from memgap.errors import MemgapError
 
 log = logging.getLogger(__name__)
@@ -157,10 +158,8 @@ def _check_records(sets: dict[str, list[Record]]) -> None:
         if not sets[holdout]:
             raise MemgapError(f"FamilyGapCallback: the {holdout} records are empty; give held-out records of both kinds")
     for holdout, records in sets.items():
-        for record in records:
-            if record.family is None or str(record.family) == "":
-                raise MemgapError(f"FamilyGapCallback: record {record.id!r} in {holdout} has no family; "
-                                  "read the records with read_records(path, family_field=...)")
+        require_families(records, label=f"FamilyGapCallback: {holdout} record",
+                         hint="read the records with read_records(path, family_field=...)")
     shared = {r.family for r in sets[SEEN]} & {r.family for r in sets[UNSEEN]}
     if shared:
         raise MemgapError(f"FamilyGapCallback: families {sorted(map(str, shared))[:3]} are in both hold-outs; "

@@ -182,15 +182,6 @@ def _perturb(context, layout: Layout, phrasing: Phrasing, rng: random.Random):
 
 def size_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """How concentrated the rows are: families, largest family, share of rows in the largest 10%."""
-    sizes: dict[str, int] = {}
-    for row in rows:
-        sizes[row["family"]] = sizes.get(row["family"], 0) + 1
-    ordered = sorted(sizes.values(), reverse=True)
-    top = ordered[: max(1, round(len(ordered) / 10))]
-    return {
-        "rows": len(rows),
-        "families": len(ordered),
-        "largest_family": ordered[0] if ordered else 0,
-        "smallest_family": ordered[-1] if ordered else 0,
-        "top_decile_share": sum(top) / len(rows) if rows else 0.0,
-    }
+    from memgap.datasets import family_size_summary
+
+    return family_size_summary([row["family"] for row in rows])
