@@ -181,3 +181,81 @@ def test_cli_audit_of_a_quick_run_folder_reproduces_its_lifts(inputs, tmp_path, 
     assert ran["config"]["quick"] and audited["config"]["stats"] == ran["config"]["stats"]
     assert comparable(audited["lifts"]) == comparable(ran["lifts"])
     assert comparable(audited["gap"]) == comparable(ran["gap"])
+
+
+def _save_tiny_qwen2(folder):
+    """A Qwen2 base with the tiny Llama's module names and shapes: only the architecture differs."""
+    import torch
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    from tiny_models import tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         tie_word_embeddings=False, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(config).save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_a_base_of_another_architecture_with_the_same_shapes_is_one_line(inputs, trained_run, tmp_path, capsys):
+    qwen = _save_tiny_qwen2(tmp_path / "qwen")
+    out = tmp_path / "audit"
+    message = _cli_error(capsys, ["audit", "--model", str(qwen), "--adapter", str(trained_run[0] / "training" / "adapter"),
+                                  "--split", str(trained_run[0] / "split"), "--out", str(out), "--no-progress"])
+    assert "another architecture" in message and "llama" in message and "qwen2" in message
+    assert not out.exists()
+
+
+def test_the_adapters_base_architecture_from_each_source(tmp_path):
+    from transformers import LlamaConfig
+
+    from memgap.adapter_base import check_base_architecture
+
+    llama = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4)
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    # Nothing known: a warning, not a refusal.
+    warning = check_base_architecture(adapter, {"base_model_name_or_path": "nobody/not-cached-anywhere"}, llama,
+                                      "LlamaForCausalLM")
+    assert warning and "could not be checked" in warning
+    # PEFT's auto_mapping names the class.
+    with pytest.raises(MemgapError, match="Qwen2ForCausalLM base .*auto_mapping.* LlamaForCausalLM"):
+        check_base_architecture(adapter, {"auto_mapping": {"base_model_class": "Qwen2ForCausalLM"}}, llama, "LlamaForCausalLM")
+    assert check_base_architecture(adapter, {"auto_mapping": {"base_model_class": "LlamaForCausalLM"}}, llama,
+                                   "LlamaForCausalLM") is None
+    # The model card's base_model, resolved to a local folder.
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "config.json").write_text(json.dumps({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}))
+    (adapter / "README.md").write_text(f"---\nbase_model: {base}\nlibrary_name: peft\n---\n# card\n")
+    with pytest.raises(MemgapError, match="qwen2 base .* this base is a llama"):
+        check_base_architecture(adapter, {}, llama, "LlamaForCausalLM")
+    # A config.json in the Trainer's output folder.
+    (adapter / "README.md").unlink()
+    training = tmp_path / "training"
+    training.mkdir()
+    (training / "config.json").write_text(json.dumps({"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}))
+    with pytest.raises(MemgapError, match="gpt2 base"):
+        check_base_architecture(adapter, {}, llama, "LlamaForCausalLM", training_dir=training)
+
+
+def test_a_mistyped_scorer_is_refused_before_the_model_loads_and_before_any_folder(inputs, trained_run, tmp_path, capsys):
+    model_dir, data = inputs
+    out = tmp_path / "audit"
+    # The model path does not exist: had the model been loaded first, this would be the error.
+    message = _cli_error(capsys, ["audit", "--model", str(tmp_path / "no-model"), "--adapter",
+                                  str(trained_run[0] / "training" / "adapter"), "--split", str(trained_run[0] / "split"),
+                                  "--scorer", "token-f2", "--out", str(out), "--no-progress"])
+    assert "unknown scorer 'token-f2'" in message and "token-f1" in message
+    assert not out.exists()
+    message = _cli_error(capsys, ["run", "--model", str(tmp_path / "no-model"), "--data", str(data), "--scorer", "token-f2",
+                                  "--out", str(tmp_path / "run"), "--no-progress"])
+    assert "unknown scorer 'token-f2'" in message
+    assert not (tmp_path / "run").exists()
+    # An early refusal after the scorer check (here: the adapter folder) leaves no folder either.
+    message = _cli_error(capsys, ["audit", "--model", str(model_dir), "--adapter", str(tmp_path / "no-adapter"),
+                                  "--split", str(trained_run[0] / "split"), "--out", str(out), "--no-progress"])
+    assert not out.exists()

@@ -113,7 +113,9 @@ def examples_section(run: RunArtifacts) -> dict:
     """Base and adapter generations side by side per hold-out, copied spans highlighted."""
     audit = run.audit
     probes = audit.get("probes") if isinstance(audit.get("probes"), dict) else {}
-    examples = [e for e in probes.get("examples") or [] if isinstance(e, dict) and "id" in e]
+    # The probe records telling examples of both models; the adapter's are the ones shown with copied spans.
+    examples = [e for e in probes.get("examples") or []
+                if isinstance(e, dict) and "id" in e and str(e.get("model", "adapter")) == "adapter"]
     if not run.predictions and not examples:
         return section("examples", "Examples", [note(run.notes.get("predictions.jsonl", "No generations recorded."))])
     per_holdout = int(((audit.get("config") or {}).get("probes") or {}).get("examples_per_holdout", 3) or 3)
@@ -123,8 +125,9 @@ def examples_section(run: RunArtifacts) -> dict:
         pairs[(str(row.get("holdout")), str(row.get("id")))][str(row.get("model"))] = row
         holdout_of.setdefault(str(row.get("id")), str(row.get("holdout")))
     blocks: list[dict | None] = [paragraph(
-        "Generations of the base model and the adapter for the same prompt. Highlighted: spans of the adapter's "
-        "generation copied from a training sibling (from the copying probe).")]
+        "Generations of the base model and the adapter for the same prompt. Highlighted (bold in Markdown): spans of "
+        "the adapter's generation copied from a training sibling (from the copying probe). Control characters are "
+        "shown as \\xNN escapes.")]
     if not run.predictions:
         blocks.append(note(run.notes.get("predictions.jsonl", "No predictions recorded") + "; showing probe examples only."))
     for holdout in ("seen", "unseen"):
@@ -143,8 +146,14 @@ def examples_section(run: RunArtifacts) -> dict:
 
 def _example_item(example: dict, models: dict[str, dict]) -> dict:
     base, adapter = models.get("base") or {}, models.get("adapter") or {}
-    text = example.get("generation") if isinstance(example.get("generation"), str) else str(adapter.get("generation", ""))
+    # predictions.jsonl holds the adapter's own generation; the probe example's text is the fallback.
+    if adapter and isinstance(adapter.get("generation"), str):
+        text = adapter["generation"]
+    else:
+        text = example.get("generation") if isinstance(example.get("generation"), str) else ""
     spans = example.get("copied_spans") or []
+    if isinstance(example.get("generation"), str) and example["generation"] != text:
+        spans = []  # spans index the probe's text; never mark offsets of another string
     base_text = str(base.get("generation", "")) if base else ""
     copied = sum(len(piece) for piece, flag in copied_pieces(text, spans) if flag)
     return {
@@ -154,7 +163,7 @@ def _example_item(example: dict, models: dict[str, dict]) -> dict:
         "adapter_html": highlight_html(text, spans), "adapter_md": highlight_md(text, spans),
         "base_score": number(base.get("score")), "adapter_score": number(adapter.get("score")),
         "copied": f"{100 * copied / len(text):.0f} % of characters copied" if text and copied else None,
-        "has_base": bool(base),
+        "has_base": bool(base), "has_copied": bool(copied),
     }
 
 

@@ -69,7 +69,7 @@ def verdict_view(verdict: dict[str, Any]) -> dict[str, Any]:
 def _header_facts(audit: dict[str, Any]) -> list[tuple[str, str]]:
     model = audit.get("model") or {}
     data = audit.get("data") or {}
-    facts = [("model", model.get("name")), ("data", data.get("path")), ("scorer", data.get("scorer")),
+    facts = [("model", model.get("name")), ("adapter", model.get("adapter")), ("data", data.get("path")), ("scorer", data.get("scorer")),
              ("seed", audit.get("seed")), ("created", audit.get("created_utc")), ("memgap", audit.get("memgap_version"))]
     return [(key, str(value)) for key, value in facts if value not in (None, "")]
 
