@@ -10,7 +10,7 @@ from typing import Any
 
 from memgap.report import plots
 from memgap.report.artifacts import RunArtifacts
-from memgap.report.blocks import HOLDOUT_NAMES, figure, named_figures, note, paragraph, raw_table, section, table
+from memgap.report.blocks import figure, holdout_names, named_figures, note, paragraph, raw_table, section, table
 from memgap.report.formatting import (
     copied_pieces, highlight_html, highlight_md, is_number, number, percent, points_interval,
 )
@@ -32,8 +32,9 @@ def probes_section(run: RunArtifacts) -> dict:
                   "Verbatim spans: long spans copied from any training row. Carried-over facts: facts of a sibling "
                   "that do not belong to the item. Membership: how well loss separates training rows from held-out rows."),
         table(["probe", "base", "adapter", "difference", "family-clustered CI (p)"], rows,
-              "Seen-family hold-out. The interval resamples whole families: siblings' generations are not "
-              "independent.") if rows else note("No copy-rate probes recorded."),
+              ("Evaluation rows with a training sibling." if run.audit.get("protocol") == "observational"
+               else "Seen-family hold-out.") + " The interval resamples whole families: siblings' generations are "
+              "not independent.") if rows else note("No copy-rate probes recorded."),
     ]
     membership = probes.get("membership")
     if isinstance(membership, dict):
@@ -139,8 +140,9 @@ def examples_section(run: RunArtifacts) -> dict:
             if h == holdout and item_id not in chosen_ids:
                 chosen.append({"id": item_id, "holdout": holdout})
         items = [_example_item(e, pairs.get((holdout, str(e["id"])), {})) for e in chosen]
-        blocks.append({"kind": "examples", "title": HOLDOUT_NAMES[holdout].capitalize(), "items": items}
-                      if items else note(f"No examples from {HOLDOUT_NAMES[holdout]}."))
+        name = holdout_names(audit)[holdout]
+        blocks.append({"kind": "examples", "title": name[0].upper() + name[1:], "items": items}
+                      if items else note(f"No examples {'from ' if name.endswith('families') else ''}{name}."))
     return section("examples", "Examples", blocks)
 
 

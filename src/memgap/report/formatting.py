@@ -260,7 +260,7 @@ def highlight_md(text: str, spans: Sequence[Any]) -> MarkdownText:
             continue
         # Bold must not cross a line break or start/end with a space, or Markdown ignores it.
         lines = []
-        for line in piece.split("\n"):
+        for line in escape_controls(piece).split("\n"):
             core = line.strip()
             lead, trail = line[: len(line) - len(line.lstrip())], line[len(line.rstrip()):]
             lines.append(f"{lead}**{md_escape(core)}**{trail}" if core else line)

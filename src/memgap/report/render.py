@@ -19,7 +19,7 @@ from markupsafe import Markup
 from memgap.atomic import write_bytes_atomic
 
 from memgap.report import plots, sections
-from memgap.report.actions import next_actions
+from memgap.report.actions import next_actions, nothing_to_do
 from memgap.report.artifacts import RunArtifacts, load_run
 from memgap.report.blocks import LABEL_STYLES, actions_block, figure, metric_title
 from memgap.report.formatting import MarkdownText, md_cell, md_escape
@@ -52,7 +52,8 @@ def report_context(run: RunArtifacts) -> dict[str, Any]:
         "facts": _header_facts(audit),
         "verdict": verdict_view(audit.get("verdict") or {}),
         "lifts_figure": lifts,
-        "actions": actions_block(next_actions(audit), {section["id"]: section["title"] for section in body}),
+        "actions": actions_block(next_actions(audit), {section["id"]: section["title"] for section in body},
+                                 nothing_to_do(audit)),
         "sections": body,
     }
 

@@ -1,4 +1,4 @@
-"""The report's Examples section and number formatting: each model's own generation under its name,
+"""The report of an audit: each model's own generation under its name in Examples,
 control characters escaped, bold announced only when something is bold, signed zeros and p-values
 printed as what they are, and the adapter named in the header of an adapter audit."""
 from __future__ import annotations
@@ -84,3 +84,50 @@ def test_interval_agrees_with_the_test_at_zero():
     assert consistent_with_test(-0.029, -0.004, p_value=0.13, alpha=0.05) == (-0.029, 0.0)
     assert consistent_with_test(0.01, 0.2, p_value=0.01, alpha=0.05) == (0.01, 0.2)
     assert consistent_with_test(float("-inf"), float("inf"), p_value=0.5, alpha=0.05) == (float("-inf"), float("inf"))
+
+
+def test_gradient_section_says_why_it_is_missing_and_no_module_claim_without_gradients(tmp_path):
+    from memgap.report.actions import module_actions, nothing_to_do
+
+    run_dir = build_run_folder(tmp_path / "run", omit=("gradients",))
+    _edit_audit(run_dir, lambda audit: (audit["model"].update(adapter="/x/adapter"), audit.update(training=None)))
+    markdown = render_report(run_dir)["md"].read_text(encoding="utf-8")
+    assert "no --training-dir was given" in markdown and "GradNormCallback" in markdown
+    _edit_audit(run_dir, lambda audit: audit.update(training={"source": "/x/trainer/trainer_state.json", "steps": 7}))
+    markdown = render_report(run_dir)["md"].read_text(encoding="utf-8")
+    assert "the training folder (/x/trainer) holds no gradnorms.csv" in markdown
+    audit = json.loads((run_dir / "audit.json").read_text())
+    assert module_actions(audit) == [] and "update concentrated" not in nothing_to_do(audit)
+    assert "update concentrated" in nothing_to_do({"gradients": {"by_module": {"q_proj": 0.5, "v_proj": 0.5}}})
+
+
+def test_module_action_names_its_figure_and_cites_the_realised_update():
+    from memgap.report.actions import module_actions
+
+    audit = {"gradients": {"by_module": {"v_proj": 0.6, "o_proj": 0.3, "q_proj": 0.05, "k_proj": 0.05}},
+             "updates": {"by_group": {"attention": 0.4, "mlp": 0.6}}}
+    (action,) = module_actions(audit)
+    assert "squared pre-clip gradient norm" in action.because and "training pressure" in action.title
+    assert "60.0 % of ‖ΔW‖² sits in the mlp modules" in action.because
+    (alone,) = module_actions({"gradients": audit["gradients"]})
+    assert "ΔW" not in alone.because
+
+
+def test_observational_report_names_the_parts_by_sibling_and_the_base_nll_as_nll(tmp_path):
+    run_dir = build_run_folder(tmp_path / "run")
+    difference = {"delta": -0.008, "ci_low": -0.035, "ci_high": 0.019, "p_value": 0.52, "n": 26, "n_families": 18}
+
+    def observational(audit):
+        audit["protocol"] = "observational"
+        audit["comparability"] = {"base": {"nll": {"seen": 6.02, "unseen": 6.03, "difference": difference}},
+                                  "differing_metrics": [], "sentence": "The parts look comparable."}
+    _edit_audit(run_dir, observational)
+    markdown = render_report(run_dir)["md"].read_text(encoding="utf-8")
+    lifts = markdown[markdown.index("## Lifts"):markdown.index("## ", markdown.index("## Lifts") + 3)]
+    assert "with a training sibling" in lifts and "without a training sibling" in lifts
+    assert "seen families" not in lifts and "unseen families" not in lifts
+    comparability = markdown[markdown.index("## Comparability"):]
+    row = next(line for line in comparability.splitlines() if "6.02" in line)
+    assert row.startswith("| NLL |") and "reduction" not in row
+    examples = markdown[markdown.index("## Examples"):]
+    assert "### With a training sibling" in examples and "### Seen families" not in examples
