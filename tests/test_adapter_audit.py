@@ -43,6 +43,14 @@ def test_auditing_the_runs_adapter_on_its_split_reproduces_its_lifts(inputs, tra
     validate_audit(json.loads((tmp_path / "audit" / "audit.json").read_text()))
     report = (tmp_path / "audit" / "report.md").read_text()
     assert "Protocol: randomized nested hold-out" in report
+    # The configuration records how this adapter was trained, not memgap's defaults.
+    adapter_config = json.loads((run_dir / "training" / "adapter" / "adapter_config.json").read_text())
+    assert audit["config"]["lora"]["r"] == adapter_config["r"] and audit["config"]["lora"]["alpha"] == adapter_config["lora_alpha"]
+    assert audit["config"]["lora"]["source"] == "adapter_config.json"
+    training = audit["config"]["training"]
+    assert "learning_rate" not in training and "epochs" not in training
+    assert training["source"] is None and "unknown" in training["note"]  # this folder holds gradnorms.csv only
+    assert '"source": "adapter_config.json"' in report  # the configuration appendix shows the adapter's own settings
 
 
 def _write_pair(folder, *, with_ids: bool):
@@ -181,6 +189,14 @@ def test_cli_audit_of_a_quick_run_folder_reproduces_its_lifts(inputs, tmp_path, 
     assert ran["config"]["quick"] and audited["config"]["stats"] == ran["config"]["stats"]
     assert comparable(audited["lifts"]) == comparable(ran["lifts"])
     assert comparable(audited["gap"]) == comparable(ran["gap"])
+    # --quick caps no given hold-out, and records no cap it did not apply.
+    assert audited["config"]["split"]["max_holdout_items"] is None and audited["config"]["split"]["max_train_rows"] is None
+    assert audited["split"]["seen_holdout"] == ran["split"]["seen_holdout"]
+    assert audited["config"]["training"]["source"] is None and "unknown" in audited["config"]["training"]["note"]
+    settings.write_text(settings.read_text() + "split: {max_holdout_items: 4}\n")
+    message = _cli_error(capsys, ["audit", "--model", str(model_dir), "--adapter", str(run / "training" / "adapter"),
+                                  "--split", str(run / "split"), "--config", str(settings), "--out", str(tmp_path / "a2")])
+    assert "split.max_holdout_items does not apply to memgap audit" in message
 
 
 def _save_tiny_qwen2(folder):
@@ -259,3 +275,15 @@ def test_a_mistyped_scorer_is_refused_before_the_model_loads_and_before_any_fold
     message = _cli_error(capsys, ["audit", "--model", str(model_dir), "--adapter", str(tmp_path / "no-adapter"),
                                   "--split", str(trained_run[0] / "split"), "--out", str(out), "--no-progress"])
     assert not out.exists()
+
+
+def test_training_settings_come_from_trainer_state(tmp_path):
+    from memgap.training.trainer_output import read_trainer_output
+
+    state = {"global_step": 42, "epoch": 6.0, "num_train_epochs": 6, "train_batch_size": 8, "max_steps": 42,
+             "log_history": [{"step": 1, "loss": 6.0, "learning_rate": 0.005}, {"step": 2, "loss": 5.9, "learning_rate": 0.004}]}
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    settings = read_trainer_output(tmp_path).hyperparameters()
+    assert settings == {"source": str(tmp_path / "trainer_state.json"), "num_train_epochs": 6,
+                        "per_device_train_batch_size": 8, "max_steps": 42, "global_step": 42,
+                        "largest_logged_learning_rate": 0.005}

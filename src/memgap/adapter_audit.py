@@ -58,6 +58,11 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
 
     resolve_placement(config.model.device, config.model.dtype, load_in_4bit=config.model.load_in_4bit)  # device errors first
     check_scorer_setting(config)  # a mistyped scorer fails here, before the model loads
+    for key in ("max_train_rows", "max_holdout_items"):
+        if getattr(config.split, key) is not None:
+            raise MemgapError(f"split.{key} does not apply to memgap audit: the training rows and hold-outs given are "
+                              "used whole (a `memgap run --quick` folder's split/ already holds its capped parts); "
+                              "remove the setting", where=f"setting 'split.{key}'")
     folder = read_adapter_folder(adapter)
     data = read_audit_data(config, split_dir=split_dir, train_path=train_path, eval_path=eval_path)
     trainer_output = _read_training_dir(training_dir)
