@@ -59,9 +59,10 @@ def check_base_architecture(adapter_dir: str | Path, adapter_config: dict[str, A
     if known:
         return None
     name = adapter_config.get("base_model_name_or_path")
-    return (f"the adapter's base architecture could not be checked ({'base_model_name_or_path ' + repr(name) if name else 'no base_model_name_or_path'}"
-            " is neither a local folder nor in the Hugging Face cache, and no config.json lies beside the adapter): "
-            "only shapes were compared")
+    named = f"base_model_name_or_path {name!r} is neither a local folder nor in the Hugging Face cache" if name \
+        else "adapter_config.json names no base_model_name_or_path"
+    return (f"the adapter's base architecture could not be checked ({named}, and no config.json lies beside the "
+            "adapter): only shapes were compared")
 
 
 def known_bases(adapter_dir: Path, adapter_config: dict[str, Any], *, training_dir: str | Path | None = None) -> list[KnownBase]:
