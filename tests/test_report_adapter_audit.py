@@ -74,7 +74,7 @@ def test_signed_zero_and_attainable_p_values():
     # The smallest attainable two-sided sign-flip p with 4 families is 2/2^4 = 0.125: never printed below it.
     assert p_value(0.125) == "0.125" and p_text(0.125) == "p = 0.125"
     assert p_value(0.0625) == "0.0625" and p_value(0.47) == "0.47" and p_value(0.4732) == "0.47"
-    assert p_value(0.03125) == "0.03125" and p_value(0.5) == "0.50"
+    assert p_value(0.03125) == "0.0313" and p_value(0.0078125) == "0.00782" and p_value(0.5) == "0.50"
     assert float(p_value(2 / 2 ** 4)) >= 2 / 2 ** 4
 
 

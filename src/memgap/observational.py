@@ -113,6 +113,7 @@ def reword_verdict(verdict: dict[str, Any], audit: dict[str, Any]) -> dict[str, 
         ("the seen-family lift", "the lift on rows with a sibling"),
         ("on trained families is specific to those families", "on rows with a training sibling is specific to them"),
         ("specific to the training families", "specific to rows with a training sibling"),
+        ("carries over to new families", "carries over to rows without a training sibling"),
         # Generic names last, "unseen" before "seen" (a substring of it).
         ("unseen-family lift", "lift on rows without a training sibling"),
         ("seen-family lift", "lift on rows with a training sibling"),

@@ -169,9 +169,11 @@ def p_value(p: Any) -> str:
     if p < 0.0001:
         return "< 0.0001"
     text = f"{p:.2g}" if p < 0.01 else f"{p:.2f}"
-    # An exact sign-flip p is k / 2^F (0.125, 0.0625, 0.03125): print it whole rather than rounded below itself.
+    # An exact sign-flip p is k / 2^F (0.125, 0.0625, 0.03125), and 2 / 2^F is the smallest attainable: never print
+    # it rounded below itself. Three significant digits, rounded up where they are not exact (0.03125 -> 0.0313).
     if float(text) < p and (p * 2 ** 20).is_integer():
-        return f"{p:.6g}"
+        scale = 10 ** (2 - math.floor(math.log10(p)))
+        return f"{math.ceil(round(p * scale, 6)) / scale:.3g}"
     return text
 
 

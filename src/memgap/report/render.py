@@ -44,7 +44,8 @@ def report_context(run: RunArtifacts) -> dict[str, Any]:
     audit = run.audit
     titles = {metric: metric_title(metric, audit) for metric in audit.get("lifts") or {}}
     lifts = figure("lifts", plots.lifts_figure(audit.get("lifts") or {}, titles, audit.get("gap")),
-                   "Lifts with confidence intervals on seen and unseen families",
+                   "Lifts with confidence intervals on eval rows with and without a training sibling"
+                   if audit.get("protocol") == "observational" else "Lifts with confidence intervals on seen and unseen families",
                    "Points: lift; bars: family-clustered confidence interval; grey: the gap (seen minus unseen).")
     body = sections.all_sections(run)
     return {
