@@ -131,3 +131,13 @@ def test_observational_report_names_the_parts_by_sibling_and_the_base_nll_as_nll
     assert row.startswith("| NLL |") and "reduction" not in row
     examples = markdown[markdown.index("## Examples"):]
     assert "### With a training sibling" in examples and "### Seen families" not in examples
+
+
+def test_observational_power_action_speaks_of_families_without_a_sibling():
+    from memgap.report.actions import power_actions
+
+    audit = {"verdict": {"label": "inconclusive", "primary_metric": "score"}, "power": {"score": {"families_needed": 125}},
+             "lifts": {"score": {"unseen": {"n_families": 4}}}}
+    assert "unseen families" in power_actions(audit)[0].title
+    (action,) = power_actions({**audit, "protocol": "observational"})
+    assert "without a training sibling" in action.title and "unseen" not in action.title + action.because

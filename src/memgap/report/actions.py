@@ -107,6 +107,12 @@ def power_actions(audit: dict[str, Any]) -> list[Action]:
     if not is_number(needed) or (is_number(have) and math.ceil(needed) <= have):
         return []
     needed = int(math.ceil(needed))
+    if audit.get("protocol") == "observational":
+        held = f"; this eval set has {number(have)}" if is_number(have) else ""
+        return [Action(
+            "power", f"Evaluate on about {needed} families without a training sibling to settle the verdict",
+            f"The power analysis needs {needed} families without a training sibling to detect the observed gap{held}.",
+            f"power.{metric}.families_needed", str(needed), "power")]
     held = f"; this audit holds out {number(have)}" if is_number(have) else ""
     return [Action(
         "power", f"Hold out about {needed} unseen families to settle the verdict",
