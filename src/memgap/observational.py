@@ -113,6 +113,13 @@ def reword_verdict(verdict: dict[str, Any], audit: dict[str, Any]) -> dict[str, 
         ("the seen-family lift", "the lift on rows with a sibling"),
         ("on trained families is specific to those families", "on rows with a training sibling is specific to them"),
         ("specific to the training families", "specific to rows with a training sibling"),
+        ("carries over to new families", "carries over to rows without a training sibling"),
+        # Generic names last, "unseen" before "seen" (a substring of it).
+        ("unseen-family lift", "lift on rows without a training sibling"),
+        ("seen-family lift", "lift on rows with a training sibling"),
+        ("unseen-family hold-out", "eval rows without a training sibling"),
+        ("seen-family hold-out", "eval rows with a training sibling"),
+        ("unseen families", "rows without a training sibling"),
     )
     claim = verdict["claim"]
     reasons = list(verdict["reasons"])
@@ -124,6 +131,8 @@ def reword_verdict(verdict: dict[str, Any], audit: dict[str, Any]) -> dict[str, 
               "so the figures describe an association and do not by themselves show memorization or transfer. "
               + sentence).rstrip()
     to_settle = verdict.get("to_settle")
+    for old, new in replacements:
+        to_settle = to_settle.replace(old, new) if isinstance(to_settle, str) else to_settle
     if verdict["label"] != "generalizes" or (audit.get("comparability") or {}).get("differing_metrics"):
         to_settle = ((to_settle + " ") if to_settle else "") + (
             "For a causal answer: `memgap split --strategy nested`, retrain on its train.jsonl, and "

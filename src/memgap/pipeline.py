@@ -25,7 +25,7 @@ from memgap.data.io import read_records, write_jsonl
 from memgap.data.records import Record
 from memgap.run_folder import Stages, settings_fingerprint
 from memgap.stages import (
-    analyse_stage, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name,
+    analyse_stage, check_scorer_setting, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name,
 )
 from memgap.training.schedule import schedule_warnings
 
@@ -38,7 +38,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
         from memgap.multiseed import run_multi_seed
 
         return run_multi_seed(config, fresh=fresh, progress=progress)
-    _resolve_scorer_setting(config)  # a mistyped scorer fails here, before any stage is written
+    check_scorer_setting(config)  # a mistyped scorer fails here, before any stage is written
     run_dir = Path(config.out)
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
@@ -284,14 +284,6 @@ def _check_lora_targets(config: AuditConfig, loaded) -> None:
     from memgap.training.sft import lora_targets
 
     lora_targets(loaded.model, config.lora)
-
-
-def _resolve_scorer_setting(config: AuditConfig) -> None:
-    """Import or look up a named scorer now, so a typo is refused before the run folder holds anything."""
-    if config.evaluation.scorer != "auto":
-        from memgap.evaluation.scoring import resolve_scorer
-
-        resolve_scorer(config.evaluation.scorer)
 
 
 def _resume_relevant(config: AuditConfig) -> dict[str, Any]:

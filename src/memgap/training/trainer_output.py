@@ -27,6 +27,24 @@ class TrainerOutput:
     epochs: float | None = None
     state_file: Path | None = None
     gradnorms_csv: Path | None = None
+    state: dict[str, Any] = field(default_factory=dict)  # trainer_state.json less its log
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The training settings trainer_state.json records (None where it does not).
+
+        trainer_state.json holds the epoch count, the per-device batch size and the step budget, not
+        the configured learning rate (training_args.bin is a pickle, never read): the largest learning
+        rate in the log is given instead, under a name that says so.
+        """
+        rates = [entry["learning_rate"] for entry in self.log_history if isinstance(entry.get("learning_rate"), (int, float))]
+        return {
+            "source": str(self.state_file) if self.state_file else None,
+            "num_train_epochs": self.state.get("num_train_epochs"),
+            "per_device_train_batch_size": self.state.get("train_batch_size"),
+            "max_steps": self.state.get("max_steps"),
+            "global_step": self.steps,
+            "largest_logged_learning_rate": max(rates) if rates else None,
+        }
 
     def training_section(self) -> dict[str, Any]:
         """audit.json's `training` section: steps, epochs, first and last loss, the log."""
@@ -71,4 +89,5 @@ def read_trainer_output(folder: str | Path) -> TrainerOutput:
         raise MemgapError(f"unparsable JSON ({error.msg})", where=f"{state_file}:{error.lineno}") from None
     history = [entry for entry in state.get("log_history") or [] if isinstance(entry, dict)]
     return TrainerOutput(folder=folder, log_history=history, steps=state.get("global_step"), epochs=state.get("epoch"),
-                         state_file=state_file, gradnorms_csv=gradnorms_csv)
+                         state_file=state_file, gradnorms_csv=gradnorms_csv,
+                         state={key: value for key, value in state.items() if key != "log_history"})
