@@ -98,7 +98,19 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
                                    figures, probes, rows, run_dir, stages)
     audit["data"]["rendering"] = rendering
     audit["warnings"] = [base_warning] if base_warning else None
+    audit["training_curves"] = _training_curves(config, trainer_output)
     return finish_audit(audit, config, run_dir, stages)
+
+
+def _training_curves(config: AuditConfig, trainer_output) -> dict[str, Any] | None:
+    """The seen-/unseen-family curves from the user's family_gap.csv (FamilyGapCallback), if it ran."""
+    if trainer_output is None or not trainer_output.family_gap:
+        return None
+    from memgap.curves import training_curves
+
+    return training_curves(trainer_output.family_gap, alpha=config.stats.alpha,
+                           min_generalization_ratio=config.verdict.min_generalization_ratio,
+                           n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
 
 
 def _render_every_row(config: AuditConfig, loaded, data: AuditData) -> tuple[AuditData, dict[str, Any]]:
