@@ -1,7 +1,8 @@
 """Train a LoRA adapter with TRL's SFTTrainer on memgap's nested split, then audit it with memgap.
 
 The recipe for people who train with their own stack (a GPU, TRL, Unsloth, axolotl): memgap writes
-the split, your trainer trains on its train.jsonl with memgap's GradNormCallback added, and
+the split, your trainer trains on its train.jsonl with memgap's GradNormCallback (per-module gradient
+norms) and FamilyGapCallback (seen- and unseen-family loss over training) added, and
 `memgap audit` compares the adapter's lifts on the seen-family and unseen-family hold-outs.
 
     memgap split data.jsonl --strategy nested --out split
@@ -50,7 +51,8 @@ def main(argv=None) -> None:
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    from memgap.training.gradnorm import GradNormCallback
+    from memgap import FamilyGapCallback, GradNormCallback
+    from memgap.data.io import read_records
 
     args = parse_args(argv)
     out = Path(args.out)
@@ -68,7 +70,14 @@ def main(argv=None) -> None:
         ),
         peft_config=LoraConfig(r=args.r, lora_alpha=args.alpha, target_modules=args.target_modules.split(","),
                                task_type="CAUSAL_LM"),
-        callbacks=[GradNormCallback(out / "gradnorms.csv")],  # per-module pre-clip gradient norms
+        callbacks=[
+            GradNormCallback(out / "gradnorms.csv"),  # per-module pre-clip gradient norms
+            # Completion NLL of both hold-outs at 4 points over training: where the seen-family loss keeps
+            # falling while the unseen-family loss stalls, the adapter started memorizing its families.
+            FamilyGapCallback(read_records(Path(args.split) / "seen_holdout.jsonl"),
+                              read_records(Path(args.split) / "unseen_holdout.jsonl"),
+                              path=out / "family_gap.csv", max_length=args.max_length, eval_points=4),
+        ],
     )
     trainer.train()
     trainer.save_model(str(out / "adapter"))  # PEFT files: adapter_config.json, adapter_model.safetensors

@@ -43,6 +43,14 @@ def test_auditing_the_runs_adapter_on_its_split_reproduces_its_lifts(inputs, tra
     validate_audit(json.loads((tmp_path / "audit" / "audit.json").read_text()))
     report = (tmp_path / "audit" / "report.md").read_text()
     assert "Protocol: randomized nested hold-out" in report
+    # The configuration records how this adapter was trained, not memgap's defaults.
+    adapter_config = json.loads((run_dir / "training" / "adapter" / "adapter_config.json").read_text())
+    assert audit["config"]["lora"]["r"] == adapter_config["r"] and audit["config"]["lora"]["alpha"] == adapter_config["lora_alpha"]
+    assert audit["config"]["lora"]["source"] == "adapter_config.json"
+    training = audit["config"]["training"]
+    assert "learning_rate" not in training and "epochs" not in training
+    assert training["source"] is None and "unknown" in training["note"]  # this folder holds gradnorms.csv only
+    assert '"source": "adapter_config.json"' in report  # the configuration appendix shows the adapter's own settings
 
 
 def _write_pair(folder, *, with_ids: bool):
@@ -181,3 +189,101 @@ def test_cli_audit_of_a_quick_run_folder_reproduces_its_lifts(inputs, tmp_path, 
     assert ran["config"]["quick"] and audited["config"]["stats"] == ran["config"]["stats"]
     assert comparable(audited["lifts"]) == comparable(ran["lifts"])
     assert comparable(audited["gap"]) == comparable(ran["gap"])
+    # --quick caps no given hold-out, and records no cap it did not apply.
+    assert audited["config"]["split"]["max_holdout_items"] is None and audited["config"]["split"]["max_train_rows"] is None
+    assert audited["split"]["seen_holdout"] == ran["split"]["seen_holdout"]
+    assert audited["config"]["training"]["source"] is None and "unknown" in audited["config"]["training"]["note"]
+    settings.write_text(settings.read_text() + "split: {max_holdout_items: 4}\n")
+    message = _cli_error(capsys, ["audit", "--model", str(model_dir), "--adapter", str(run / "training" / "adapter"),
+                                  "--split", str(run / "split"), "--config", str(settings), "--out", str(tmp_path / "a2")])
+    assert "split.max_holdout_items does not apply to memgap audit" in message
+
+
+def _save_tiny_qwen2(folder):
+    """A Qwen2 base with the tiny Llama's module names and shapes: only the architecture differs."""
+    import torch
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    from tiny_models import tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         tie_word_embeddings=False, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(config).save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_a_base_of_another_architecture_with_the_same_shapes_is_one_line(inputs, trained_run, tmp_path, capsys):
+    qwen = _save_tiny_qwen2(tmp_path / "qwen")
+    out = tmp_path / "audit"
+    message = _cli_error(capsys, ["audit", "--model", str(qwen), "--adapter", str(trained_run[0] / "training" / "adapter"),
+                                  "--split", str(trained_run[0] / "split"), "--out", str(out), "--no-progress"])
+    assert "another architecture" in message and "llama" in message and "qwen2" in message
+    assert not out.exists()
+
+
+def test_the_adapters_base_architecture_from_each_source(tmp_path):
+    from transformers import LlamaConfig
+
+    from memgap.adapter_base import check_base_architecture
+
+    llama = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4)
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    # Nothing known: a warning, not a refusal.
+    warning = check_base_architecture(adapter, {"base_model_name_or_path": "nobody/not-cached-anywhere"}, llama,
+                                      "LlamaForCausalLM")
+    assert warning and "could not be checked" in warning
+    # PEFT's auto_mapping names the class.
+    with pytest.raises(MemgapError, match="Qwen2ForCausalLM base .*auto_mapping.* LlamaForCausalLM"):
+        check_base_architecture(adapter, {"auto_mapping": {"base_model_class": "Qwen2ForCausalLM"}}, llama, "LlamaForCausalLM")
+    assert check_base_architecture(adapter, {"auto_mapping": {"base_model_class": "LlamaForCausalLM"}}, llama,
+                                   "LlamaForCausalLM") is None
+    # The model card's base_model, resolved to a local folder.
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "config.json").write_text(json.dumps({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}))
+    (adapter / "README.md").write_text(f"---\nbase_model: {base}\nlibrary_name: peft\n---\n# card\n")
+    with pytest.raises(MemgapError, match="qwen2 base .* this base is a llama"):
+        check_base_architecture(adapter, {}, llama, "LlamaForCausalLM")
+    # A config.json in the Trainer's output folder.
+    (adapter / "README.md").unlink()
+    training = tmp_path / "training"
+    training.mkdir()
+    (training / "config.json").write_text(json.dumps({"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}))
+    with pytest.raises(MemgapError, match="gpt2 base"):
+        check_base_architecture(adapter, {}, llama, "LlamaForCausalLM", training_dir=training)
+
+
+def test_a_mistyped_scorer_is_refused_before_the_model_loads_and_before_any_folder(inputs, trained_run, tmp_path, capsys):
+    model_dir, data = inputs
+    out = tmp_path / "audit"
+    # The model path does not exist: had the model been loaded first, this would be the error.
+    message = _cli_error(capsys, ["audit", "--model", str(tmp_path / "no-model"), "--adapter",
+                                  str(trained_run[0] / "training" / "adapter"), "--split", str(trained_run[0] / "split"),
+                                  "--scorer", "token-f2", "--out", str(out), "--no-progress"])
+    assert "unknown scorer 'token-f2'" in message and "token-f1" in message
+    assert not out.exists()
+    message = _cli_error(capsys, ["run", "--model", str(tmp_path / "no-model"), "--data", str(data), "--scorer", "token-f2",
+                                  "--out", str(tmp_path / "run"), "--no-progress"])
+    assert "unknown scorer 'token-f2'" in message
+    assert not (tmp_path / "run").exists()
+    # An early refusal after the scorer check (here: the adapter folder) leaves no folder either.
+    message = _cli_error(capsys, ["audit", "--model", str(model_dir), "--adapter", str(tmp_path / "no-adapter"),
+                                  "--split", str(trained_run[0] / "split"), "--out", str(out), "--no-progress"])
+    assert not out.exists()
+
+
+def test_training_settings_come_from_trainer_state(tmp_path):
+    from memgap.training.trainer_output import read_trainer_output
+
+    state = {"global_step": 42, "epoch": 6.0, "num_train_epochs": 6, "train_batch_size": 8, "max_steps": 42,
+             "log_history": [{"step": 1, "loss": 6.0, "learning_rate": 0.005}, {"step": 2, "loss": 5.9, "learning_rate": 0.004}]}
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    settings = read_trainer_output(tmp_path).hyperparameters()
+    assert settings == {"source": str(tmp_path / "trainer_state.json"), "num_train_epochs": 6,
+                        "per_device_train_batch_size": 8, "max_steps": 42, "global_step": 42,
+                        "largest_logged_learning_rate": 0.005}

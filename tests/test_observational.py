@@ -73,6 +73,18 @@ def test_reworded_claim_speaks_of_the_partition():
     assert "memgap split --strategy nested" in verdict["to_settle"]
 
 
+def test_reworded_verdict_never_speaks_of_seen_or_unseen_families():
+    def lift(delta, p=0.001):
+        return {"delta": delta, "ci_low": delta - 0.05, "ci_high": delta + 0.05, "p_value": p, "n": 20, "n_families": 10}
+    audit = {"lifts": {"score": {"seen": lift(0.6), "unseen": lift(0.55)}, "nll": {"seen": lift(0.7), "unseen": lift(0.65)}},
+             "gap": {"score": lift(0.05, 0.4), "nll": lift(0.05, 0.4)},
+             "comparability": {"sentence": "", "differing_metrics": []}}
+    verdict = reword_verdict(decide(audit), audit)
+    for text in (verdict["claim"], *verdict["reasons"], verdict.get("to_settle") or ""):
+        assert "seen-family" not in text.lower() and "unseen famil" not in text.lower(), text
+    assert any("without a training sibling" in text for text in (verdict["claim"], *verdict["reasons"]))
+
+
 def test_trainer_output_from_the_last_checkpoint(tmp_path):
     for step, loss in ((2, 3.0), (4, 2.0)):
         folder = tmp_path / f"checkpoint-{step}"

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from fixtures.run_folder import IMG, OPTIONAL_PARTS, SCRIPT, build_run_folder
 from memgap.errors import MemgapError
 from memgap.report import render_report
-from memgap.report.formatting import copied_pieces, highlight_html, highlight_md, md_escape, points_interval
+from memgap.report.formatting import copied_pieces, escape_controls, highlight_html, highlight_md, md_escape, points_interval
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -165,9 +165,11 @@ def test_highlighting_keeps_the_text_and_escapes_it(text, spans):
     pieces = copied_pieces(text, spans)
     assert "".join(piece for piece, _ in pieces) == text
     rendered = str(highlight_html(text, spans))
-    assert html.unescape(rendered.replace("<mark>", "").replace("</mark>", "")) == text
+    # The text comes back whole, control characters (other than tab and newline) as visible \xNN escapes.
+    assert html.unescape(rendered.replace("<mark>", "").replace("</mark>", "")) == escape_controls(text)
     assert "<" not in rendered.replace("<mark>", "").replace("</mark>", "")
     assert "<" not in highlight_md(text, spans)
+    assert not any(ord(c) < 32 and c not in "\n\t" for c in rendered + highlight_md(text, spans))
 
 
 @given(st.text(max_size=80))

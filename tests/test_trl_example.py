@@ -55,5 +55,8 @@ def test_trl_sft_example_trains_and_audits(tmp_path, capsys):
     assert audit["training"]["steps"] == 6 and audit["training"]["train_loss_first"] is not None
     assert audit["gradients"]["steps_recorded"] == 6
     assert audit["updates"]["modules"] == 8  # q/k/v/o in two layers
+    curves = audit["training_curves"]  # FamilyGapCallback's family_gap.csv, read by --training-dir
+    assert [point["step"] for point in curves["points"]][0] == 0 and curves["points"][-1]["step"] == 6
+    assert curves["best_step"] in [point["step"] for point in curves["points"]]
     assert (run / "audit" / "report.md").exists()
     assert "verdict:" in capsys.readouterr().out

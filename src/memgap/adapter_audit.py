@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from memgap.adapter_base import check_base_architecture
 from memgap.adapters import load_adapter, read_adapter_folder
 from memgap.adapter_document import assemble_adapter_audit
 from memgap.config import AuditConfig
@@ -23,7 +24,8 @@ from memgap.data.records import Record
 from memgap.errors import MemgapError
 from memgap.run_folder import Stages, settings_fingerprint
 from memgap.stages import (
-    RunContext, SplitParts, analyse_stage, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name,
+    RunContext, SplitParts, analyse_stage, check_scorer_setting, evaluate_stage, finish_audit, membership_sample,
+    probes_stage, scorer_name,
 )
 
 log = logging.getLogger(__name__)
@@ -56,13 +58,18 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
     from memgap.devices import resolve_placement
 
     resolve_placement(config.model.device, config.model.dtype, load_in_4bit=config.model.load_in_4bit)  # device errors first
+    check_scorer_setting(config)  # a mistyped scorer fails here, before the model loads
+    for key in ("max_train_rows", "max_holdout_items"):
+        if getattr(config.split, key) is not None:
+            raise MemgapError(f"split.{key} does not apply to memgap audit: the training rows and hold-outs given are "
+                              "used whole (a `memgap run --quick` folder's split/ already holds its capped parts); "
+                              "remove the setting", where=f"setting 'split.{key}'")
     folder = read_adapter_folder(adapter)
     data = read_audit_data(config, split_dir=split_dir, train_path=train_path, eval_path=eval_path)
     trainer_output = _read_training_dir(training_dir)
     run_dir = Path(config.out)
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     run = RunContext(config, run_dir, Stages(run_dir, settings_fingerprint(_resume_relevant(config, folder, data))), progress)
     run.stages.check_compatible()
     log.info("%s protocol: training rows %d, seen part %d, unseen part %d", data.protocol, len(data.train),
@@ -71,8 +78,14 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
     log.info("loading model %s and the adapter %s", config.model.name or "(embedded SmolLM2-135M-Instruct)", folder.path)
     loaded = _load_model(config, progress)
     n_base_parameters = loaded.n_parameters
+    base_warning = check_base_architecture(folder.path, folder.config, loaded.model.config, type(loaded.model).__name__,
+                                           training_dir=training_dir)
+    if base_warning:
+        log.warning("%s", base_warning)
     model = load_adapter(loaded.model, folder)
     data, rendering = _render_every_row(config, loaded, data)
+    # The audit folder is created only now, once every input has been checked.
+    run_dir.mkdir(parents=True, exist_ok=True)
     scorer = scorer_name(config, [*data.train, *data.seen, *data.unseen])
     parts = SplitParts(data.train, data.seen, data.unseen)
     holdouts = parts.evaluated(membership_sample(config, parts))
@@ -88,7 +101,20 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
                                    folder=folder, scorer=scorer, trainer_output=trainer_output, figures=figures,
                                    probes=probes, rows=rows, run_dir=run_dir, stages=run.stages)
     audit["data"]["rendering"] = rendering
+    audit["warnings"] = [base_warning] if base_warning else None
+    audit["training_curves"] = _training_curves(config, trainer_output)
     return finish_audit(run, audit)
+
+
+def _training_curves(config: AuditConfig, trainer_output) -> dict[str, Any] | None:
+    """The seen-/unseen-family curves from the user's family_gap.csv (FamilyGapCallback), if it ran."""
+    if trainer_output is None or not trainer_output.family_gap:
+        return None
+    from memgap.curves import training_curves
+
+    return training_curves(trainer_output.family_gap, alpha=config.stats.alpha,
+                           min_generalization_ratio=config.verdict.min_generalization_ratio,
+                           n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
 
 
 def _render_every_row(config: AuditConfig, loaded, data: AuditData) -> tuple[AuditData, dict[str, Any]]:

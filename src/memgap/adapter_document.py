@@ -52,7 +52,7 @@ def assemble_adapter_audit(config, *, data, loaded, n_base_parameters: int, mode
         "memgap_version": __version__,
         "protocol": data.protocol,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": config.to_dict(),
+        "config": adapter_audit_config(config, folder.config, trainer_output),
         "versions": package_versions(),
         "seed": config.seed,
         "seeds": config.seeds or [config.seed],
@@ -93,6 +93,31 @@ def assemble_adapter_audit(config, *, data, loaded, n_base_parameters: int, mode
 
         audit["comparability"] = comparability(rows, alpha=config.stats.alpha)
     return audit
+
+
+def adapter_audit_config(config, adapter_config: dict[str, Any], trainer_output) -> dict[str, Any]:
+    """audit.json's `config` for an adapter trained elsewhere: memgap's evaluation settings as used, and, in
+    place of memgap's own training and LoRA defaults (which did not train this adapter), the adapter's own.
+
+    `lora`: from adapter_config.json. `training`: what the Trainer's trainer_state.json records when
+    --training-dir gave one, else every value "unknown".
+    """
+    settings = config.to_dict()
+    settings["lora"] = {
+        "source": "adapter_config.json",
+        "r": adapter_config.get("r"),
+        "alpha": adapter_config.get("lora_alpha"),
+        "dropout": adapter_config.get("lora_dropout"),
+        "target_modules": _targets(adapter_config) or None,
+        **{key: value for key, value in _settings(adapter_config).items()
+           if key not in ("r", "lora_alpha", "base_model_name_or_path")},
+    }
+    if trainer_output is not None and trainer_output.state_file is not None:
+        settings["training"] = trainer_output.hyperparameters()
+    else:
+        settings["training"] = {"source": None, "note": "unknown: the adapter was trained outside memgap and no "
+                                "trainer_state.json was given (--training-dir)"}
+    return settings
 
 
 def _targets(adapter_config: dict[str, Any]) -> list[str]:

@@ -72,7 +72,7 @@ def _distinct_ids(train: Sequence[Record], evaluation: Sequence[Record]) -> tupl
 def comparability(rows: Sequence[EvaluationRow], *, alpha: float) -> dict[str, Any]:
     """The base model's mean score and NLL on each part, and the family-clustered difference.
 
-    `rows` are the audit's evaluation rows (only the base model's seen and unseen ones are read). The difference (seen part
+    `rows` are the audit's evaluation rows (the base model's seen and unseen ones are read). The difference (seen part
     minus unseen part) uses the same Welch test on CR2 family-clustered variances as the gap
     (memgap.stats.clustered_mean_difference): the parts share no family, so they are independent
     samples of families. A significant difference says the parts are not alike before training.
@@ -114,6 +114,13 @@ def reword_verdict(verdict: dict[str, Any], audit: dict[str, Any]) -> dict[str, 
         ("the seen-family lift", "the lift on rows with a sibling"),
         ("on trained families is specific to those families", "on rows with a training sibling is specific to them"),
         ("specific to the training families", "specific to rows with a training sibling"),
+        ("carries over to new families", "carries over to rows without a training sibling"),
+        # Generic names last, "unseen" before "seen" (a substring of it).
+        ("unseen-family lift", "lift on rows without a training sibling"),
+        ("seen-family lift", "lift on rows with a training sibling"),
+        ("unseen-family hold-out", "eval rows without a training sibling"),
+        ("seen-family hold-out", "eval rows with a training sibling"),
+        ("unseen families", "rows without a training sibling"),
     )
     claim = verdict["claim"]
     reasons = list(verdict["reasons"])
@@ -125,6 +132,8 @@ def reword_verdict(verdict: dict[str, Any], audit: dict[str, Any]) -> dict[str, 
               "so the figures describe an association and do not by themselves show memorization or transfer. "
               + sentence).rstrip()
     to_settle = verdict.get("to_settle")
+    for old, new in replacements:
+        to_settle = to_settle.replace(old, new) if isinstance(to_settle, str) else to_settle
     if verdict["label"] != "generalizes" or (audit.get("comparability") or {}).get("differing_metrics"):
         to_settle = ((to_settle + " ") if to_settle else "") + (
             "For a causal answer: `memgap split --strategy nested`, retrain on its train.jsonl, and "

@@ -26,7 +26,8 @@ from memgap.run_folder import Stages, settings_fingerprint
 from memgap.errors import MemgapError
 from memgap.evaluation.rows import EvaluationRow
 from memgap.stages import (
-    RunContext, SplitParts, analyse_stage, evaluate_stage, finish_audit, membership_sample, probes_stage, scorer_name,
+    RunContext, SplitParts, analyse_stage, check_scorer_setting, evaluate_stage, finish_audit, membership_sample,
+    probes_stage, scorer_name,
 )
 from memgap.training.schedule import schedule_warnings
 
@@ -42,7 +43,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     if config.seeds and len(config.seeds) > 1:
         raise MemgapError(f"the config lists {len(config.seeds)} seeds; run_audit runs one: call "
                           "memgap.multiseed.run_multi_seed (what `memgap run --seeds` does)")
-    _resolve_scorer_setting(config)  # a mistyped scorer fails here, before any stage is written
+    check_scorer_setting(config)  # a mistyped scorer fails here, before any stage is written
     run_dir = Path(config.out)
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
@@ -293,14 +294,6 @@ def _check_lora_targets(config: AuditConfig, loaded) -> None:
     from memgap.training.sft import lora_targets
 
     lora_targets(loaded.model, config.lora)
-
-
-def _resolve_scorer_setting(config: AuditConfig) -> None:
-    """Import or look up a named scorer now, so a typo is refused before the run folder holds anything."""
-    if config.evaluation.scorer != "auto":
-        from memgap.evaluation.scoring import resolve_scorer
-
-        resolve_scorer(config.evaluation.scorer)
 
 
 def _resume_relevant(config: AuditConfig) -> dict[str, Any]:

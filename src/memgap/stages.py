@@ -38,6 +38,17 @@ def scorer_name(config: AuditConfig, records: Sequence[Record]) -> str:
     return "tenacious" if all(is_tenacious_record(r) for r in records) else "token-f1"
 
 
+def check_scorer_setting(config: AuditConfig) -> None:
+    """Import or look up a named scorer now, so a typo is refused before the model loads or a folder is written.
+
+    Raises MemgapError for an unknown name (with the closest known ones) or a module:function that does not import.
+    """
+    if config.evaluation.scorer != "auto":
+        from memgap.evaluation.scoring import resolve_scorer
+
+        resolve_scorer(config.evaluation.scorer)
+
+
 def membership_sample(config: AuditConfig, parts: "SplitParts") -> list[Record]:
     """Training rows scored for the membership probe: spread over the families that also have a
     seen hold-out member, so the per-family train-vs-held-out NLL gap can be measured too."""

@@ -23,7 +23,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", help="audit folder (default: memgap-audit)")
     parser.add_argument("--seed", type=int, help="seed for sampling and resampling (default 0)")
     parser.add_argument("--quick", action="store_true", default=None,
-                        help="the evaluation sizes of `memgap run --quick` (to reproduce a quick run's figures)")
+                        help="the evaluation sizes of `memgap run --quick` (generation length, membership rows, resamples), to "
+                             "reproduce a quick run's figures; the hold-outs given are evaluated whole (a quick run's "
+                             "split/ already holds its capped parts)")
     family = parser.add_mutually_exclusive_group()
     family.add_argument("--family-field", help="field holding each row's family (default: family)")
     family.add_argument("--infer", action="store_true", default=None, help="infer near-duplicate families instead of reading a field")
@@ -51,6 +53,9 @@ def audit_command(args: argparse.Namespace) -> int:
         "model.name": args.model,
         "model.trust_remote_code": args.trust_remote_code,
         "evaluation.scorer": args.scorer,
+        # The given hold-outs are evaluated whole: --quick's split caps are not applied, so not recorded either.
+        "split.max_train_rows": None,
+        "split.max_holdout_items": None,
     })
     audit = audit_adapter(config, adapter=args.adapter, split_dir=args.split, train_path=args.train,
                           eval_path=args.evaluation, training_dir=args.training_dir, fresh=args.fresh,

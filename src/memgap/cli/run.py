@@ -79,12 +79,16 @@ def print_summary(audit: dict, out: str) -> None:
     pooled = any(is_pooled(s) for s in estimates)
     kind = f"pooled over {len(audit.get('seeds') or [])} seeds" if pooled else "family-clustered"
     print(f"\nlift (adapter over base; positive is better), {kind}:")
+    observational = audit.get("protocol") == "observational"
+    part_names = {"seen": "with sibling", "unseen": "no sibling", "gap": "gap"} if observational \
+        else {"seen": "seen", "unseen": "unseen", "gap": "gap"}
+    width = max(len(name) for name in part_names.values())
     for metric, by_holdout in audit["lifts"].items():
         for holdout in ("seen", "unseen"):
-            print(f"  {metric:5s} {holdout:6s} {estimate_line(by_holdout[holdout], alpha=alpha)}")
+            print(f"  {metric:5s} {part_names[holdout]:{width}s} {estimate_line(by_holdout[holdout], alpha=alpha)}")
         gap = (audit.get("gap") or {}).get(metric)
         if isinstance(gap, dict):
-            print(f"  {metric:5s} {'gap':6s} {estimate_line(gap, alpha=alpha)}")
+            print(f"  {metric:5s} {'gap':{width}s} {estimate_line(gap, alpha=alpha)}")
     for warning in audit.get("warnings") or []:
         print(f"warning: {warning}")
     print(f"\nwrote {out}/audit.json, {out}/report.md, {out}/report.html", file=sys.stdout)

@@ -59,6 +59,14 @@ def next_actions(audit: dict[str, Any]) -> list[Action]:
     return actions
 
 
+def nothing_to_do(audit: dict[str, Any]) -> str:
+    """The sentence for an audit whose figures call for no action, naming only the checks it could make."""
+    checked = ["no leakage", "no concentrated families", "no open question the power analysis could settle"]
+    if _dict(_dict(audit.get("gradients")).get("by_module")):
+        checked.append("no update concentrated in a few modules")
+    return "Nothing in this audit's figures calls for an action: " + ", ".join(checked) + "."
+
+
 def leakage_actions(audit: dict[str, Any]) -> list[Action]:
     """Rows of a hold-out that overlap training: 13-word spans shared, or unseen rows with a training sibling."""
     leakage = _dict(_dict(audit.get("split")).get("leakage"))
@@ -99,6 +107,12 @@ def power_actions(audit: dict[str, Any]) -> list[Action]:
     if not is_number(needed) or (is_number(have) and math.ceil(needed) <= have):
         return []
     needed = int(math.ceil(needed))
+    if audit.get("protocol") == "observational":
+        held = f"; this eval set has {number(have)}" if is_number(have) else ""
+        return [Action(
+            "power", f"Evaluate on about {needed} families without a training sibling to settle the verdict",
+            f"The power analysis needs {needed} families without a training sibling to detect the observed gap{held}.",
+            f"power.{metric}.families_needed", str(needed), "power")]
     held = f"; this audit holds out {number(have)}" if is_number(have) else ""
     return [Action(
         "power", f"Hold out about {needed} unseen families to settle the verdict",
@@ -153,7 +167,12 @@ def training_actions(audit: dict[str, Any]) -> list[Action]:
 
 
 def module_actions(audit: dict[str, Any]) -> list[Action]:
-    """Modules that took far more than an even share of the squared gradient norm."""
+    """Modules that took far more than an even share of the squared pre-clip gradient norm.
+
+    Only with gradient data (gradnorms.csv). The figure is training pressure, not the update: where
+    the realised update summary exists its largest share by group is cited beside it, so the two
+    are read together rather than one taken for the other.
+    """
     by_module = {name: share for name, share in _dict(_dict(audit.get("gradients")).get("by_module")).items()
                  if is_number(share)}
     if len(by_module) < 2:
@@ -165,10 +184,17 @@ def module_actions(audit: dict[str, Any]) -> list[Action]:
         return []
     shares = ", ".join(f"{name} {percent(by_module[name])}" for name in heavy)
     total = sum(by_module[name] for name in heavy)
+    update_groups = {group: share for group, share in _dict(_dict(audit.get("updates")).get("by_group")).items()
+                     if is_number(share)}
+    update = ""
+    if update_groups:
+        group, share = max(update_groups.items(), key=lambda item: item[1])
+        update = (f" The realised update is a different measure: {percent(share)} of ‖ΔW‖² sits in the {group} "
+                  "modules (see Realised update).")
     return [Action(
-        "modules", f"Look at {', '.join(heavy)} first: the update concentrated there",
-        f"{shares} of the squared gradient norm, against an even share of {percent(even)} per module; "
-        "ablate them or drop them from the LoRA targets to see whether the lift depends on them.",
+        "modules", f"Look at {', '.join(heavy)} first: the training pressure concentrated there",
+        f"{shares} of the squared pre-clip gradient norm over training, against an even share of {percent(even)} per "
+        f"module.{update} Ablate them or drop them from the LoRA targets to see whether the lift depends on them.",
         f"gradients.by_module.{heavy[0]}", percent(total), "gradients")]
 
 

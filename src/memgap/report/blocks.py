@@ -20,6 +20,15 @@ LABEL_STYLES = {  # verdict label -> (title, tone)
 }
 
 
+OBSERVATIONAL_PART_NAMES = {"seen": "with a training sibling", "unseen": "without a training sibling"}
+
+
+def holdout_names(audit: dict[str, Any]) -> dict[str, str]:
+    """The two parts' names: seen/unseen families for a randomized split, with/without a training sibling for an
+    observational partition (whose parts are not families held out by design)."""
+    return OBSERVATIONAL_PART_NAMES if audit.get("protocol") == "observational" else HOLDOUT_NAMES
+
+
 def metric_title(metric: str, audit: dict[str, Any]) -> str:
     """A metric's name as the report prints it ('score (tenacious)', 'NLL reduction')."""
     if metric == "score":
@@ -55,9 +64,10 @@ def figure(name: str, png: bytes | None, alt: str, caption: str | None = None) -
     return None if png is None else {"kind": "figure", "name": name, "png": png, "alt": alt, "caption": caption}
 
 
-def actions_block(actions: list, section_titles: dict[str, str]) -> dict:
-    """The 'what to do next' list: each action's title, the sentence with its number, the section to look at."""
-    return {"kind": "actions", "items": [
+def actions_block(actions: list, section_titles: dict[str, str], nothing: str = "") -> dict:
+    """The 'what to do next' list: each action's title, the sentence with its number, the section to look at;
+    `nothing`: the sentence shown when the list is empty (what was checked)."""
+    return {"kind": "actions", "nothing": nothing, "items": [
         {"title": a.title, "because": a.because, "section": a.section,
          "section_title": section_titles.get(a.section, a.section)} for a in actions]}
 

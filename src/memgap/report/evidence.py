@@ -10,7 +10,7 @@ from typing import Any
 
 from memgap.report import plots
 from memgap.report.artifacts import RunArtifacts
-from memgap.report.blocks import HOLDOUT_NAMES, figure, named_figures, note, paragraph, raw_table, section, table
+from memgap.report.blocks import figure, holdout_names, named_figures, note, paragraph, raw_table, section, table
 from memgap.report.formatting import (
     copied_pieces, highlight_html, highlight_md, is_number, number, percent, points_interval,
 )
@@ -32,8 +32,9 @@ def probes_section(run: RunArtifacts) -> dict:
                   "Verbatim spans: long spans copied from any training row. Carried-over facts: facts of a sibling "
                   "that do not belong to the item. Membership: how well loss separates training rows from held-out rows."),
         table(["probe", "base", "adapter", "difference", "family-clustered CI (p)"], rows,
-              "Seen-family hold-out. The interval resamples whole families: siblings' generations are not "
-              "independent.") if rows else note("No copy-rate probes recorded."),
+              ("Evaluation rows with a training sibling." if run.audit.get("protocol") == "observational"
+               else "Seen-family hold-out.") + " The interval resamples whole families: siblings' generations are "
+              "not independent.") if rows else note("No copy-rate probes recorded."),
     ]
     membership = probes.get("membership")
     if isinstance(membership, dict):
@@ -113,7 +114,9 @@ def examples_section(run: RunArtifacts) -> dict:
     """Base and adapter generations side by side per hold-out, copied spans highlighted."""
     audit = run.audit
     probes = audit.get("probes") if isinstance(audit.get("probes"), dict) else {}
-    examples = [e for e in probes.get("examples") or [] if isinstance(e, dict) and "id" in e]
+    # The probe records telling examples of both models; the adapter's are the ones shown with copied spans.
+    examples = [e for e in probes.get("examples") or []
+                if isinstance(e, dict) and "id" in e and str(e.get("model", "adapter")) == "adapter"]
     if not run.predictions and not examples:
         return section("examples", "Examples", [note(run.notes.get("predictions.jsonl", "No generations recorded."))])
     per_holdout = int(((audit.get("config") or {}).get("probes") or {}).get("examples_per_holdout", 3) or 3)
@@ -123,8 +126,9 @@ def examples_section(run: RunArtifacts) -> dict:
         pairs[(str(row.get("holdout")), str(row.get("id")))][str(row.get("model"))] = row
         holdout_of.setdefault(str(row.get("id")), str(row.get("holdout")))
     blocks: list[dict | None] = [paragraph(
-        "Generations of the base model and the adapter for the same prompt. Highlighted: spans of the adapter's "
-        "generation copied from a training sibling (from the copying probe).")]
+        "Generations of the base model and the adapter for the same prompt. Highlighted (bold in Markdown): spans of "
+        "the adapter's generation copied from a training sibling (from the copying probe). Control characters are "
+        "shown as \\xNN escapes.")]
     if not run.predictions:
         blocks.append(note(run.notes.get("predictions.jsonl", "No predictions recorded") + "; showing probe examples only."))
     for holdout in ("seen", "unseen"):
@@ -136,15 +140,22 @@ def examples_section(run: RunArtifacts) -> dict:
             if h == holdout and item_id not in chosen_ids:
                 chosen.append({"id": item_id, "holdout": holdout})
         items = [_example_item(e, pairs.get((holdout, str(e["id"])), {})) for e in chosen]
-        blocks.append({"kind": "examples", "title": HOLDOUT_NAMES[holdout].capitalize(), "items": items}
-                      if items else note(f"No examples from {HOLDOUT_NAMES[holdout]}."))
+        name = holdout_names(audit)[holdout]
+        blocks.append({"kind": "examples", "title": name[0].upper() + name[1:], "items": items}
+                      if items else note(f"No examples {'from ' if name.endswith('families') else ''}{name}."))
     return section("examples", "Examples", blocks)
 
 
 def _example_item(example: dict, models: dict[str, dict]) -> dict:
     base, adapter = models.get("base") or {}, models.get("adapter") or {}
-    text = example.get("generation") if isinstance(example.get("generation"), str) else str(adapter.get("generation", ""))
+    # predictions.jsonl holds the adapter's own generation; the probe example's text is the fallback.
+    if adapter and isinstance(adapter.get("generation"), str):
+        text = adapter["generation"]
+    else:
+        text = example.get("generation") if isinstance(example.get("generation"), str) else ""
     spans = example.get("copied_spans") or []
+    if isinstance(example.get("generation"), str) and example["generation"] != text:
+        spans = []  # spans index the probe's text; never mark offsets of another string
     base_text = str(base.get("generation", "")) if base else ""
     copied = sum(len(piece) for piece, flag in copied_pieces(text, spans) if flag)
     return {
@@ -154,7 +165,7 @@ def _example_item(example: dict, models: dict[str, dict]) -> dict:
         "adapter_html": highlight_html(text, spans), "adapter_md": highlight_md(text, spans),
         "base_score": number(base.get("score")), "adapter_score": number(adapter.get("score")),
         "copied": f"{100 * copied / len(text):.0f} % of characters copied" if text and copied else None,
-        "has_base": bool(base),
+        "has_base": bool(base), "has_copied": bool(copied),
     }
 
 

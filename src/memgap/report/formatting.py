@@ -26,11 +26,21 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")
 _MD_LINE_START = re.compile(r"^([ \t]*)(#{1,6}(?=\s|$)|[+\-](?=\s|$)|\d{1,9}[.)](?=\s|$)|[=\-]+[ \t]*$)", re.MULTILINE)
 
 
+# C0/C1 control characters other than tab and newline: a model can generate them; files must not carry them raw.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character but tab and newline written as a visible `\\xNN` escape."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
 def md_escape(value: Any) -> str:
-    """Text that Markdown shows literally: HTML special characters as entities, Markdown syntax backslashed."""
+    """Text that Markdown shows literally: HTML special characters as entities, Markdown syntax backslashed,
+    control characters as `\\xNN`."""
     if isinstance(value, MarkdownText):
         return value
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = escape_controls(str(value)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return _MD_LINE_START.sub(_escape_marker, text)
 
@@ -75,7 +85,9 @@ def signed(x: Any) -> str:
     if not is_number(x):
         return "—"
     x = float(x)
-    return f"{x:+.2f}" if x == 0 or abs(x) >= 0.095 else f"{x:+.3f}"
+    if abs(x) < 0.0005:  # rounds to zero: no sign, so that -1e-9 never reads as a negative bound
+        return "0.000"
+    return f"{x:+.2f}" if abs(x) >= 0.095 else f"{x:+.3f}"
 
 
 def has_interval(s: Any) -> bool:
@@ -150,11 +162,19 @@ def figure_notes(audit: dict) -> list[str]:
 
 
 def p_value(p: Any) -> str:
+    """A p-value to two decimals (two significant digits below 0.01), never printed below its value when it is
+    an exact small fraction: a sign-flip test's attainable minimum 2/2^4 = 0.125 prints as 0.125, not 0.12."""
     if not is_number(p):
         return "—"
     if p < 0.0001:
         return "< 0.0001"
-    return f"{p:.2g}" if p < 0.01 else f"{p:.2f}"
+    text = f"{p:.2g}" if p < 0.01 else f"{p:.2f}"
+    # An exact sign-flip p is k / 2^F (0.125, 0.0625, 0.03125), and 2 / 2^F is the smallest attainable: never print
+    # it rounded below itself. Three significant digits, rounded up where they are not exact (0.03125 -> 0.0313).
+    if float(text) < p and (p * 2 ** 20).is_integer():
+        scale = 10 ** (2 - math.floor(math.log10(p)))
+        return f"{math.ceil(round(p * scale, 6)) / scale:.3g}"
+    return text
 
 
 def points_interval(s: Any) -> str:
@@ -196,9 +216,14 @@ def percent(rate: Any) -> str:
 
 
 def copied_pieces(text: str, spans: Sequence[Any]) -> list[tuple[str, bool]]:
-    """Split `text` into (piece, copied) runs from [start, end) character spans; bad spans are dropped, overlaps merged."""
+    """Split `text` into (piece, copied) runs from [start, end) character spans; bad spans are dropped, overlaps merged.
+
+    A span is `[start, end]` or the probe's `{"start": ..., "end": ...}` record.
+    """
     cleaned = []
     for span in spans or ():
+        if isinstance(span, dict):
+            span = [span.get("start"), span.get("end")]
         if isinstance(span, (list, tuple)) and len(span) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in span):
             start, end = max(0, span[0]), min(len(text), span[1])
             if start < end:
@@ -223,7 +248,7 @@ def copied_pieces(text: str, spans: Sequence[Any]) -> list[tuple[str, bool]]:
 def highlight_html(text: str, spans: Sequence[Any]) -> Markup:
     """The generation as HTML with copied spans in <mark>, every piece escaped."""
     return Markup("").join(
-        Markup("<mark>{}</mark>").format(piece) if copied else escape(piece)
+        Markup("<mark>{}</mark>").format(escape_controls(piece)) if copied else escape(escape_controls(piece))
         for piece, copied in copied_pieces(text, spans)
     )
 
@@ -237,7 +262,7 @@ def highlight_md(text: str, spans: Sequence[Any]) -> MarkdownText:
             continue
         # Bold must not cross a line break or start/end with a space, or Markdown ignores it.
         lines = []
-        for line in piece.split("\n"):
+        for line in escape_controls(piece).split("\n"):
             core = line.strip()
             lead, trail = line[: len(line) - len(line.lstrip())], line[len(line.rstrip()):]
             lines.append(f"{lead}**{md_escape(core)}**{trail}" if core else line)

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from memgap.atomic import write_bytes_atomic
 
 from memgap.report import plots, sections
-from memgap.report.actions import next_actions
+from memgap.report.actions import next_actions, nothing_to_do
 from memgap.report.artifacts import RunArtifacts, load_run
 from memgap.report.blocks import LABEL_STYLES, actions_block, figure, metric_title
 from memgap.report.formatting import MarkdownText, md_cell, md_escape
@@ -44,7 +44,8 @@ def report_context(run: RunArtifacts) -> dict[str, Any]:
     audit = run.audit
     titles = {metric: metric_title(metric, audit) for metric in audit.get("lifts") or {}}
     lifts = figure("lifts", plots.lifts_figure(audit.get("lifts") or {}, titles, audit.get("gap")),
-                   "Lifts with confidence intervals on seen and unseen families",
+                   "Lifts with confidence intervals on eval rows with and without a training sibling"
+                   if audit.get("protocol") == "observational" else "Lifts with confidence intervals on seen and unseen families",
                    "Points: lift; bars: family-clustered confidence interval; grey: the gap (seen minus unseen).")
     body = sections.all_sections(run)
     return {
@@ -52,7 +53,8 @@ def report_context(run: RunArtifacts) -> dict[str, Any]:
         "facts": _header_facts(audit),
         "verdict": verdict_view(audit.get("verdict") or {}),
         "lifts_figure": lifts,
-        "actions": actions_block(next_actions(audit), {section["id"]: section["title"] for section in body}),
+        "actions": actions_block(next_actions(audit), {section["id"]: section["title"] for section in body},
+                                 nothing_to_do(audit)),
         "sections": body,
     }
 
@@ -69,7 +71,7 @@ def verdict_view(verdict: dict[str, Any]) -> dict[str, Any]:
 def _header_facts(audit: dict[str, Any]) -> list[tuple[str, str]]:
     model = audit.get("model") or {}
     data = audit.get("data") or {}
-    facts = [("model", model.get("name")), ("data", data.get("path")), ("scorer", data.get("scorer")),
+    facts = [("model", model.get("name")), ("adapter", model.get("adapter")), ("data", data.get("path")), ("scorer", data.get("scorer")),
              ("seed", audit.get("seed")), ("created", audit.get("created_utc")), ("memgap", audit.get("memgap_version"))]
     return [(key, str(value)) for key, value in facts if value not in (None, "")]
 

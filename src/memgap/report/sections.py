@@ -8,12 +8,13 @@ section tolerates its data being absent: it then holds a one-line note saying wh
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from memgap.report import plots
 from memgap.report.artifacts import RunArtifacts
 from memgap.report.blocks import (
-    HOLDOUT_NAMES, LABEL_STYLES, figure, metric_title, named_figures, note, paragraph, raw_table, safe_name, section,
+    LABEL_STYLES, figure, holdout_names, metric_title, named_figures, note, paragraph, raw_table, safe_name, section,
     sentences, table,
 )
 from memgap.report.evidence import examples_section, probes_section
@@ -38,13 +39,19 @@ def lifts_section(run: RunArtifacts) -> dict:
             s = lifts.get(holdout) or {}
             item = s.get("item_level") or {}
             if item:
-                rows.append([metric_title(metric, audit), HOLDOUT_NAMES[holdout], f"{interval(s)} (p {p_value(s.get('p_value'))})",
+                rows.append([metric_title(metric, audit), holdout_names(audit)[holdout], f"{interval(s)} (p {p_value(s.get('p_value'))})",
                              f"{interval(item)} (p {p_value(item.get('p_value'))})"])
+    if audit.get("protocol") == "observational":
+        parts = ("'With a training sibling': evaluation rows whose family has a row in the training data; 'without a "
+                 "training sibling': the others. The gap is the first part's lift minus the second's: what the "
+                 "adapter gained only where it trained on a sibling.")
+    else:
+        parts = ("'Seen families' are held-out members of families the adapter trained on; 'unseen families' were "
+                 "held out whole. The gap is the seen lift minus the unseen lift: what the adapter gained only on "
+                 "families it saw.")
     return section("lifts", "Lifts", [
         paragraph("Lift is how much better the adapter does than the base model: adapter minus base for the score, "
-                  "base minus adapter for the NLL of the reference completion. 'Seen families' are held-out members "
-                  "of families the adapter trained on; 'unseen families' were held out whole. The gap is the seen "
-                  "lift minus the unseen lift: what the adapter gained only on families it saw."),
+                  "base minus adapter for the NLL of the reference completion. " + parts),
         paragraph(protocol_sentence(audit)),
         key_figures_table(audit),
     ], appendix=[
@@ -64,18 +71,20 @@ def key_figures_table(audit: dict[str, Any]) -> dict:
         for holdout in ("seen", "unseen"):
             s = audit["lifts"][metric].get(holdout) or {}
             means = (metrics.get(metric) or {}).get(holdout) or {}
-            rows.append([title, HOLDOUT_NAMES[holdout], number(means.get("base")), number(means.get("adapter")),
+            rows.append([title, holdout_names(audit)[holdout], number(means.get("base")), number(means.get("adapter")),
                          signed(s.get("delta")), interval(s), p_value(s.get("p_value")), number(s.get("n")),
                          number(s.get("n_families"))])
         gap = (audit.get("gap") or {}).get(metric)
         if isinstance(gap, dict):
-            rows.append([title, "gap (seen − unseen)", "", "", signed(gap.get("delta")), interval(gap),
+            rows.append([title, "gap (with − without sibling)" if audit.get("protocol") == "observational"
+                         else "gap (seen − unseen)", "", "", signed(gap.get("delta")), interval(gap),
                          p_value(gap.get("p_value")), "", ""])
         ratio = (audit.get("generalization_ratio") or {}).get(metric)
         if isinstance(ratio, dict):
             ratio_ci = "—" if not (is_number(ratio.get("ci_low")) and is_number(ratio.get("ci_high"))) else \
                 f"{number(ratio['ci_low'])} to {number(ratio['ci_high'])}"
-            rows.append([title, "ratio (unseen / seen)", "", "", number(ratio.get("ratio")), ratio_ci, "", "", ""])
+            rows.append([title, "ratio (without / with sibling)" if audit.get("protocol") == "observational"
+                         else "ratio (unseen / seen)", "", "", number(ratio.get("ratio")), ratio_ci, "", "", ""])
     return table(["metric", "hold-out", "base", "adapter", "lift", "CI (family-clustered)", "p", "items", "families"], rows,
                  " ".join(figure_notes(audit)) or None)
 
@@ -99,7 +108,8 @@ def comparability_section(run: RunArtifacts) -> dict | None:
     comparability = audit.get("comparability")
     if not isinstance(comparability, dict):
         return None
-    rows = [[metric_title(metric, audit), number(entry.get("seen")), number(entry.get("unseen")),
+    # The base model's own figures: its NLL, not a reduction (the lifts' "NLL reduction" is base minus adapter).
+    rows = [["NLL" if metric == "nll" else metric_title(metric, audit), number(entry.get("seen")), number(entry.get("unseen")),
              f"{interval(entry['difference'])} (p {p_value(entry['difference'].get('p_value'))})"]
             for metric, entry in (comparability.get("base") or {}).items()]
     return section("comparability", "Comparability of the parts", [
@@ -270,17 +280,31 @@ def gradients_section(run: RunArtifacts) -> dict:
                 rows.append([f"steps {value['steps'][0]}–{value['steps'][-1]} ({phase})", shares])
         blocks.append(table(["where", "share of squared gradient norm"], rows) if rows else None)
     else:
-        blocks.append(note("No gradient summary in this audit."))
+        blocks.append(note(missing_gradients_reason(run.audit)))
     if run.gradnorms:
         blocks.append(figure("gradient_heatmap", plots.gradient_heatmap(run.gradnorms),
                              "Share of squared gradient norm per layer and module",
                              "Each cell: the module's share of the total squared LoRA gradient norm over training."))
         blocks.append(figure("gradient_groups", plots.group_share_figure(run.gradnorms),
                              "Attention versus MLP share of the squared gradient norm at each step"))
-    else:
+    elif isinstance(gradients, dict) or not (run.audit.get("model") or {}).get("adapter"):
         blocks.append(note(run.notes.get("training/gradnorms.csv", "No gradient norms recorded.")))
     return section("gradients", "Training pressure (gradient norms)", blocks,
                    appendix=[raw_table(gradients, "Gradient norms", skip=("sentence", "summary"))])
+
+
+def missing_gradients_reason(audit: dict[str, Any]) -> str:
+    """Why an audit has no gradient summary, and how to get one."""
+    how = ("add memgap's GradNormCallback to the Trainer's callbacks (it writes gradnorms.csv into output_dir) "
+           "and pass that folder as --training-dir")
+    if not (audit.get("model") or {}).get("adapter"):
+        return "No gradient summary in this audit."
+    training = audit.get("training")
+    if not isinstance(training, dict):
+        return f"No gradient summary in this audit: no --training-dir was given. To see where training pressure went, {how}."
+    source = training.get("source")
+    folder = f" ({Path(str(source)).parent})" if source else ""
+    return f"No gradient summary in this audit: the training folder{folder} holds no gradnorms.csv. To record one, {how}."
 
 
 def updates_section(run: RunArtifacts) -> dict:

@@ -77,6 +77,21 @@ def _check_settings(n_resamples: int, alpha: float) -> None:
         raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
 
 
+def consistent_with_test(ci_low: float, ci_high: float, *, p_value: float, alpha: float,
+                         tolerance: float = 1e-9) -> tuple[float, float]:
+    """The inverted interval made to agree with the test at zero.
+
+    The bracket search stops within floating-point noise of an endpoint; where many family
+    differences are exactly 0 the true endpoint is 0 and the search returns, say, -1.3e-9, an
+    interval that seems to exclude 0 next to p > alpha. Bounds within `tolerance` of 0 are 0, and
+    where the test does not reject 0 (p > alpha) the interval contains 0, as the inversion requires.
+    """
+    ci_low, ci_high = (0.0 if abs(bound) < tolerance else bound for bound in (ci_low, ci_high))
+    if p_value > alpha and math.isfinite(ci_low) and math.isfinite(ci_high):
+        ci_low, ci_high = min(ci_low, 0.0), max(ci_high, 0.0)
+    return ci_low, ci_high
+
+
 def sign_flip_estimate(grouped: FamilySums, *, n_resamples: int, alpha: float,
                        rng: np.random.Generator, method: str) -> Estimate:
     """Mean difference, sign-flip p-value and inverted CI for differences already summed per family."""
@@ -87,6 +102,7 @@ def sign_flip_estimate(grouped: FamilySums, *, n_resamples: int, alpha: float,
     distribution = sign_flip_distribution(grouped.sums, grouped.sizes, n_resamples, rng)
     p_value = p_value_at(distribution, 0.0)
     ci_low, ci_high = confidence_interval(distribution, estimate, scale, alpha)
+    ci_low, ci_high = consistent_with_test(ci_low, ci_high, p_value=float(p_value), alpha=alpha)
     note = None
     if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
         unit = "families" if method == FAMILY_SIGN_FLIP else "items"
