@@ -37,7 +37,16 @@ import math
 from typing import Any
 
 from memgap.config import VerdictConfig
-from memgap.report.formatting import is_number, p_text, percent_number, plain, points, signed, signed_points
+from memgap.report.formatting import is_number, percent_number, plain, points, signed, signed_points
+from memgap.verdict_figures import copy_excess as _copy_excess
+from memgap.verdict_figures import copy_interval as _copy_interval
+from memgap.verdict_figures import families_text as _families
+from memgap.verdict_figures import metric_name as _metric_name
+from memgap.verdict_figures import p_phrase as _p
+from memgap.verdict_figures import ratio as _ratio
+from memgap.verdict_figures import secondary as _secondary
+from memgap.verdict_figures import undefined_note as _undefined_note
+from memgap.verdict_figures import usable as _usable
 
 LABELS = ("generalizes", "memorizes-families", "no-lift", "inconclusive")
 QUALIFIERS = ("partly-family-specific",)
@@ -377,74 +386,3 @@ def _result(label: str, claim: str, reasons: list[str], to_settle: str | None, m
     assert label in LABELS and qualifier in (None, *QUALIFIERS)
     return {"label": label, "claim": claim, "reasons": list(reasons), "to_settle": to_settle, "primary_metric": metric,
             "qualifier": qualifier, "family_specific": list(family_specific or [])}
-
-
-def _usable(s: Any) -> bool:
-    return (
-        isinstance(s, dict)
-        and is_number(s.get("delta"))
-        and is_number(s.get("p_value"))
-    )
-
-
-def _undefined_note(s: Any) -> str | None:
-    """Why a recorded estimate has no interval or p-value (its `note`), or None when both exist or it is absent."""
-    if not isinstance(s, dict) or not is_number(s.get("delta")):
-        return None
-    if is_number(s.get("ci_low")) and is_number(s.get("ci_high")) and is_number(s.get("p_value")):
-        return None
-    return str(s.get("note") or "too few families for this interval")
-
-
-def _families(n: Any) -> str:
-    return f"{int(n)} family" if int(n) == 1 else f"{int(n)} families"
-
-
-def _ratio(audit: dict, metric: str, seen: dict, unseen: dict) -> float | None:
-    ratios = audit.get("generalization_ratio") or {}
-    if metric in ratios:  # the statistics left it undefined (null) when the seen lift cannot carry a ratio
-        entry = ratios[metric]
-        return float(entry["ratio"]) if isinstance(entry, dict) and is_number(entry.get("ratio")) else None
-    if seen["delta"] > 0:
-        ratio = unseen["delta"] / seen["delta"]
-        return ratio if math.isfinite(ratio) else None
-    return None
-
-
-def _copy_excess(audit: dict) -> float | None:
-    rate = (audit.get("probes") or {}).get("sibling_copy_rate")
-    if isinstance(rate, dict) and isinstance(rate.get("seen"), dict) and "adapter" not in rate:
-        rate = rate["seen"]  # per-hold-out rates: copying from siblings is measured on the seen hold-out
-    if isinstance(rate, dict) and is_number(rate.get("adapter")) and is_number(rate.get("base")):
-        return float(rate["adapter"]) - float(rate["base"])
-    return None
-
-
-def _copy_interval(audit: dict) -> dict | None:
-    """The seen hold-out's family-clustered copy-rate difference (delta, CI, p), when the probes recorded it."""
-    rate = (audit.get("probes") or {}).get("sibling_copy_rate")
-    interval = ((rate or {}).get("adapter_minus_base") or {}).get("seen") if isinstance(rate, dict) else None
-    usable = isinstance(interval, dict) and is_number(interval.get("p_value")) and is_number(interval.get("delta"))
-    return interval if usable else None
-
-
-def _secondary(audit: dict, metric: str) -> tuple[str | None, dict | None]:
-    for other in sorted(audit.get("lifts") or {}):
-        if other != metric:
-            unseen = (audit["lifts"][other] or {}).get("unseen")
-            if _usable(unseen):
-                return other, unseen
-    return None, None
-
-
-def _metric_name(metric: str, audit: dict) -> str:
-    if metric == "score":
-        scorer = (audit.get("data") or {}).get("scorer")
-        return f"the {scorer} score" if scorer else "the score"
-    if metric == "nll":
-        return "the reference NLL"
-    return f"'{metric}'"
-
-
-def _p(s: dict) -> str:
-    return p_text(float(s["p_value"]))
