@@ -54,7 +54,16 @@ class NestedSplit:
 
 
 def random_split(records: Sequence[Record], holdout: float = 0.3, seed: int = 0) -> HoldoutSplit:
-    """Rows split at random, ignoring families (the leaky baseline)."""
+    """Rows split at random, ignoring families (the leaky baseline).
+
+    Parameters:
+        records: the rows, shape (n_rows,).
+        holdout: the share of rows held out, in (0, 1); rounded, at least 1 row, leaving 1 to train.
+        seed: sklearn's `random_state`.
+    Returns a `HoldoutSplit` (train, holdout) in input order.
+    Raises MemgapError for a share outside (0, 1) or fewer than 2 rows.
+    Method: sklearn.model_selection.ShuffleSplit.
+    """
     _check_fraction(holdout, "holdout")
     if len(records) < 2:
         raise MemgapError(f"cannot split {len(records)} row(s): need at least 2")
@@ -68,8 +77,19 @@ def random_split(records: Sequence[Record], holdout: float = 0.3, seed: int = 0)
 def grouped_split(
     records: Sequence[Record], holdout: float = 0.3, seed: int = 0, stratify: str | None = None
 ) -> HoldoutSplit:
-    """Whole families held out (that share of families, at least 1, leaving 1); `stratify` names a row field whose
-    class balance the hold-out should keep (then the hold-out is one of round(1/holdout) folds)."""
+    """Whole families held out, so no family is on both sides.
+
+    Parameters:
+        records: the rows, each with a family (shape (n_rows,)).
+        holdout: the share of families held out, in (0, 1); rounded, at least 1, leaving 1 to train.
+        seed: sklearn's `random_state`.
+        stratify: a row field whose class balance the hold-out keeps; the hold-out is then one of
+            round(1 / holdout) folds.
+    Returns a `HoldoutSplit` in input order.
+    Raises MemgapError for a row without a family, fewer than 2 families, a share outside (0, 1), too
+    few families for the folds, or a missing `stratify` field.
+    Method: sklearn.model_selection.GroupShuffleSplit, or StratifiedGroupKFold with `stratify`.
+    """
     _check_fraction(holdout, "holdout")
     groups = _family_codes(records)
     if stratify is None:
@@ -95,8 +115,19 @@ def grouped_split(
 def nested_split(
     records: Sequence[Record], unseen_fraction: float = 0.3, seen_per_family: int = 1, seed: int = 0
 ) -> NestedSplit:
-    """Unseen families held out whole (that fraction of families, at least 1), then `seen_per_family`
-    member(s) held out of each training family with >= 2 members; the rest is training data."""
+    """The audit's split: unseen families held out whole, then members of the training families held out.
+
+    Parameters:
+        records: the rows, each with a family (shape (n_rows,)).
+        unseen_fraction: the share of families held out whole, in (0, 1) (at least 1 family, leaving 1).
+        seen_per_family: members held out of each training family with 2 or more rows (each keeps at
+            least one row in training).
+        seed: seeds the family draw (sklearn's `random_state`) and the member draw (numpy).
+    Returns a `NestedSplit` (train, seen_holdout, unseen_holdout); no unseen family has a training row.
+    Raises MemgapError for a row without a family, fewer than 2 families, a share outside (0, 1),
+    seen_per_family < 1, or no training family with 2 or more rows.
+    Method: sklearn.model_selection.GroupShuffleSplit for the families, then a seeded draw per family.
+    """
     _check_fraction(unseen_fraction, "unseen_fraction")
     if seen_per_family < 1:
         raise MemgapError(f"seen_per_family must be at least 1, got {seen_per_family}")
@@ -222,9 +253,11 @@ def cap_rows(
 ) -> list[Record]:
     """A seeded random subset of at most `limit` rows, in input order.
 
-    One row of each family in `keep_families` is taken first, so capping a training set never drops
-    a family that the seen-family hold-out relies on; the rest is drawn at random from what is left,
-    which keeps the larger families' share of the data.
+    Parameters: records (n_rows,); limit: the most rows kept (None keeps all); seed: numpy's seed;
+    keep_families: families of which one row is taken first.
+    Taking one row of each of `keep_families` first means capping a training set never drops a family
+    the seen-family hold-out relies on; the rest is drawn at random from what is left, which keeps the
+    larger families' share of the data. Returns at most `limit` records; raises nothing.
     """
     if limit is None or len(records) <= limit:
         return list(records)
@@ -242,7 +275,11 @@ def cap_rows(
 
 
 def spread_over_families(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
-    """Up to `limit` items, taking one per family in random order before a second from any family."""
+    """Up to `limit` items, one per family in random order before a second from any family.
+
+    Parameters: records (n_rows,); limit: the most kept (None keeps all); seed: numpy's seed.
+    Returns the chosen records in input order; the family count is as large as `limit` allows.
+    """
     if limit is None or len(records) <= limit:
         return list(records)
     rng = np.random.default_rng(seed)

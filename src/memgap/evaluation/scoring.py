@@ -74,7 +74,16 @@ def _current_folder_on_path() -> None:
 
 
 def score_one(scorer: ScorerFunction, completion: str, record: Record) -> ScoreResult:
-    """Call a scorer and normalise what it returns to a `ScoreResult`, checking the range."""
+    """Score one completion with `scorer` and normalise what it returns to a `ScoreResult`.
+
+    Parameters:
+        scorer: f(completion, record) returning a ScoreResult, a number, or a dict with `score` (and
+            optional `checks` and `details`).
+        completion: the generated text; record: the item it answers (its context included).
+    Returns a `ScoreResult` with a score in [0, 1] and checks of numbers in [0, 1] or bools.
+    Raises MemgapError when the scorer returns another type, or a score outside [0, 1] or not
+    finite (naming the record).
+    """
     result = scorer(completion, record)
     if isinstance(result, ScoreResult):
         normalised = result

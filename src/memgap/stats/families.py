@@ -79,7 +79,13 @@ def factorize(clusters: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, list[An
 
 def family_sums(treatment: Sequence[float] | np.ndarray, control: Sequence[float] | np.ndarray,
                 clusters: Sequence[Any] | np.ndarray | None, what: str = "paired values") -> FamilySums:
-    """Check the inputs and sum the differences per family; no clusters means one family per item."""
+    """Check the inputs and sum the differences per family; no clusters means one family per item.
+
+    Parameters: treatment, control: shape (n_items,); clusters: shape (n_items,) or None; `what`
+    names the figure in error messages.
+    Returns `FamilySums` (differences (n_items,), codes (n_items,), labels, sums and sizes (n_families,)).
+    Raises ValueError for arrays of different lengths, an empty input or a NaN or infinite value.
+    """
     differences = paired_differences(treatment, control, what, clusters=clusters)
     if clusters is None:
         codes = np.arange(differences.size)
@@ -95,7 +101,12 @@ def family_sums(treatment: Sequence[float] | np.ndarray, control: Sequence[float
 
 def per_family_lifts(treatment: Sequence[float] | np.ndarray, control: Sequence[float] | np.ndarray,
                      clusters: Sequence[Any] | np.ndarray) -> list[dict[str, Any]]:
-    """The mean lift (treatment - control) of each family, with its size, in first-seen order."""
+    """The mean lift (treatment - control) of each family, with its size, in first-seen order.
+
+    Parameters: treatment, control, clusters: shape (n_items,) each.
+    Returns [{family, n, lift}], lift in the values' units.
+    Raises ValueError for arrays of different lengths or a NaN (naming its family).
+    """
     grouped = family_sums(treatment, control, clusters, "per-family lifts")
     means = grouped.sums / grouped.sizes
     return [{"family": label, "n": int(size), "lift": float(mean)}

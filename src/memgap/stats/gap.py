@@ -82,7 +82,17 @@ def memorization_gap(seen_treatment: ArrayLike, seen_control: ArrayLike, seen_cl
                      unseen_clusters: Sequence[Any] | np.ndarray, *, alpha: float = 0.05) -> Estimate:
     """Seen-family lift minus unseen-family lift, with a Welch-type family-clustered CI and p-value.
 
-    The test is analytic (no resampling, so no seed): `n` and `n_families` count both hold-outs together.
+    Parameters:
+        seen_treatment, seen_control, seen_clusters: shape (n_seen,) each: the seen hold-out's paired
+            values (oriented so that treatment - control > 0 is better) and family labels.
+        unseen_treatment, unseen_control, unseen_clusters: shape (n_unseen,) each, likewise.
+        alpha: 1 - the CI's coverage.
+    Returns an `Estimate` in the values' units; `n` and `n_families` count both hold-outs together,
+    `item_level` the same test on items. The test is analytic (no resampling, so no seed).
+    Raises ValueError when a family is in both hold-outs, for arrays of different lengths, a NaN, or
+    alpha outside (0, 1).
+    Method: Welch's t on CR2 cluster-robust variances (Bell and McCaffrey 2002) with Welch-Satterthwaite
+    degrees of freedom; calibration in benchmarks/results/stats_calibration.md.
     """
     _check_alpha(alpha)
     seen = family_sums(seen_treatment, seen_control, seen_clusters, "memorization_gap (seen hold-out)")
@@ -150,8 +160,15 @@ def generalization_ratio(seen_treatment: ArrayLike, seen_control: ArrayLike, see
                          alpha: float = 0.05, seed: int = 0) -> Ratio:
     """Unseen lift / seen lift (1 = generalizes fully, 0 = only seen families improved), with a Fieller CI.
 
-    A ratio is only meaningful when the seen lift is distinguishable from zero (its family sign-flip
-    CI excludes 0); otherwise the figures are None and `note` says why.
+    Parameters: as `memorization_gap`'s arrays (shape (n_seen,) and (n_unseen,)); `n_resamples`, `alpha`
+    and `seed` go to the seen lift's sign-flip test (`paired_delta`), which decides whether a ratio
+    is meaningful.
+    Returns a `Ratio` (dimensionless). A ratio is only meaningful when the seen lift is distinguishable
+    from zero (its family sign-flip CI excludes 0); otherwise the figures are None and `note` says why,
+    as it does when a hold-out has fewer than 2 families or the Fieller interval is unbounded.
+    Raises ValueError for arrays of different lengths, a NaN, alpha outside (0, 1) or n_resamples < 1.
+    Method: Fieller's theorem for a ratio of independent means (Fieller 1954) on CR2 family-clustered
+    variances, Welch-Satterthwaite degrees of freedom.
     """
     _check_settings(n_resamples, alpha)
     seen_lift = paired_delta(seen_treatment, seen_control, seen_clusters, n_resamples=n_resamples, alpha=alpha,

@@ -115,8 +115,22 @@ def paired_delta(treatment: Sequence[float] | np.ndarray, control: Sequence[floa
                  alpha: float = 0.05, seed: int = 0) -> Estimate:
     """Mean of treatment - control over items, with a CI and p-value that respect families when given.
 
-    With `clusters` the inference is the family sign-flip test and `item_level` carries the same
-    figures with every item treated as its own family. Without `clusters` the items are the units.
+    Parameters:
+        treatment, control: shape (n_items,), the paired values (e.g. adapter and base score of each
+            item), oriented so that treatment - control > 0 is better.
+        clusters: shape (n_items,), each item's family label; None treats every item as its own family.
+        n_resamples: sign vectors drawn when the 2^F flips are too many to enumerate (F <= 20 and
+            2^F <= n_resamples are enumerated exactly).
+        alpha: 1 - the CI's coverage, and the test's level.
+        seed: seeds the sign draws (family and item level from independent child streams).
+    Returns an `Estimate` (delta in the values' units; `n` items, `n_families`). With `clusters` the
+    inference is the family sign-flip test with its CI by test inversion, and `item_level` carries the
+    same figures with every item its own family. With 5 or fewer families no interval exists at the
+    usual alpha: the bounds are NaN and `note` says why.
+    Raises ValueError for arrays of different lengths, a NaN or infinite value, alpha outside (0, 1)
+    or n_resamples < 1.
+    Method: Fisher's randomization test with cluster-level sign flips (Canay, Romano and Shaikh 2017,
+    "Randomization tests under an approximate symmetry assumption"); see memgap.stats.signflip.
     """
     _check_settings(n_resamples, alpha)
     paired_differences(treatment, control, "paired_delta", clusters=clusters)  # a NaN is named with its family

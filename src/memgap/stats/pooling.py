@@ -30,7 +30,19 @@ def _as_float(value: Any) -> float:
 
 
 def pool_seeds(results: Sequence[Mapping[str, Any]], *, alpha: float = 0.05) -> dict[str, Any]:
-    """Pool `S` dicts (one per seed, same figure) into a pooled estimate, seed spread and conservative CI."""
+    """Pool one figure's `S` dicts (one per seed) into a pooled estimate, the seed spread and a conservative CI.
+
+    Parameters:
+        results: the audit's `S` dicts (delta, ci_low, ci_high, n, n_families, note), one per seed,
+            all of the same figure (one lift or the gap).
+        alpha: 1 - the pooled CI's coverage.
+    Returns a dict: delta (mean of the seed deltas), ci_low, ci_high, p_value (None where a seed has
+    no interval, with `note` saying so), n_seeds, seed_deltas, between_seed_sd, min, max, n,
+    n_families, method.
+    Raises ValueError for no results, a result without a delta, or alpha outside (0, 1).
+    Method: the module docstring's rule: within-seed se from the mean CI half-width (not divided by k,
+    since seeds share hold-outs), between-seed se from their spread, Welch-Satterthwaite df.
+    """
     if not results:
         raise ValueError("pool_seeds: no results to pool")
     if not 0 < alpha < 1:

@@ -28,7 +28,16 @@ def _family_variance(between_family_sd: float, within_family_sd: float, mean_fam
 
 def power_at(effect: float, n_families: int, *, family_variance: float, alpha: float = 0.05,
              design: Design = "lift") -> float:
-    """Power of the two-sided test with `n_families` families (per hold-out for the gap)."""
+    """Power of the two-sided t test with `n_families` families (per hold-out for the gap).
+
+    Parameters:
+        effect: the lift or gap to detect, in the metric's units.
+        n_families: families (per hold-out with design='gap').
+        family_variance: variance of one family's mean difference (sigma_b^2 (1 + cv^2) + sigma_w^2 / m).
+        alpha: the test's level. design: 'lift' (one hold-out) or 'gap' (two independent hold-outs).
+    Returns the power in [0, 1].
+    Method: the noncentral t distribution with the families' degrees of freedom (n - 1, or 2n - 2).
+    """
     if design == "lift":
         variance, df = family_variance / n_families, n_families - 1
     else:  # two independent hold-outs of n_families each
@@ -47,7 +56,21 @@ def power_at(effect: float, n_families: int, *, family_variance: float, alpha: f
 def families_needed(effect: float, *, between_family_sd: float, within_family_sd: float, mean_family_size: float,
                     alpha: float = 0.05, power: float = 0.8, design: Design = "lift",
                     family_size_cv: float = 0.0) -> int:
-    """Smallest family count (per hold-out for design='gap') whose test reaches `power` for `effect`."""
+    """Smallest family count (per hold-out for design='gap') whose test reaches `power` for `effect`.
+
+    Parameters:
+        effect: the lift or gap to detect, in the metric's units (finite, non-zero).
+        between_family_sd, within_family_sd: sds of the paired difference between family means and
+            within a family (the metric's units); mean_family_size: items per family (>= 1);
+            family_size_cv: coefficient of variation of family sizes.
+        alpha, power: the test's level and the target power, each in (0, 1).
+        design: 'lift' (one hold-out) or 'gap' (two independent hold-outs of equal size).
+    Returns the family count (an int >= 2).
+    Raises ValueError for an effect of 0 or not finite, a negative sd, a mean size below 1, alpha or
+    power outside (0, 1), or an unknown design.
+    Method: `power_at` (noncentral t), walked from the normal approximation's count to the smallest
+    count that reaches `power` (capped at 10 million).
+    """
     if effect == 0 or not math.isfinite(effect):
         raise ValueError(f"effect must be a finite non-zero number, got {effect}")
     if between_family_sd < 0 or within_family_sd < 0 or mean_family_size < 1:
@@ -105,9 +128,16 @@ def power_from_observed(treatment: Sequence[float] | np.ndarray, control: Sequen
                         power: float = 0.8) -> dict[str, Any]:
     """Families needed to detect a gap between two hold-outs like this one (or a lift) of size `effect`.
 
-    Variance components come from the observed paired differences of one hold-out. `families_needed`
-    is the headline: families per hold-out for the memorization gap. With no effect to plan for
-    (None or 0) only the variance components are returned.
+    Parameters:
+        treatment, control, clusters: shape (n_items,) each: one hold-out's paired values and families.
+        effect: the gap (or lift) to plan for, in the metric's units; None or 0 returns only the
+            variance components.
+        alpha, power: the test's level and the target power.
+    Returns a dict: the variance components (`variance_components`), effect, alpha, target_power,
+    families_needed (per hold-out, for the gap), families_needed_lift, power_now_gap, power_now_lift
+    and a note where a figure cannot be computed.
+    Method: variance components by one-way ANOVA on the families' paired differences, then
+    `families_needed` and `power_at`.
     """
     components = variance_components(treatment, control, clusters)
     summary: dict[str, Any] = {**components, "effect": effect, "alpha": alpha, "target_power": power,
