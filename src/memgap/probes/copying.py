@@ -201,6 +201,11 @@ def _trigram_features(tokens: Sequence[str]) -> list[str]:
 def find_copying(generation: str, record: Record, corpus: TrainingCorpus) -> CopyFinding:
     """Compare one generation with its reference and with the closest training completion.
 
+    Parameters: generation: the generated text; record: the hold-out item; corpus: the training rows,
+    indexed (`TrainingCorpus`).
+    Returns a `CopyFinding`: similarity to the reference and to the closest training completion
+    (token F1, Jaccard, longest common run), and the verbatim spans of at least the corpus'
+    `min_span_tokens` tokens shared with training text that the item's own text does not hold.
     The closest is sought among the item's family siblings in training; an item without any (an
     unseen-family item) is compared with the nearest training completion overall instead.
     """

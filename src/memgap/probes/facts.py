@@ -142,6 +142,8 @@ class TrainingFacts:
 def carried_over_facts(generation: str, record: Record, training: TrainingFacts) -> list[tuple[Fact, str]]:
     """Facts in a generation stated in some training completion but not in the item's own text.
 
+    Parameters: generation: the generated text; record: the hold-out item (its prompt and context
+    are its own text); training: the facts of the training completions (`TrainingFacts`).
     Returns each such fact with the id of a training row that states it. A figure counts as the
     item's own when its value appears anywhere in the licensed text (as any kind of number), a name
     when its words appear there in order.

@@ -34,10 +34,15 @@ def _row_spearman(sizes: np.ndarray, gaps: np.ndarray, axis: int = -1) -> np.nda
 
 def spearman_with_ci(sizes: Sequence[float], gaps: Sequence[float], *, n_resamples: int = 2000,
                      confidence_level: float = 0.95, seed: int = 0) -> dict:
-    """Spearman's rho (scipy) with a percentile CI from resampling families (scipy.stats.bootstrap).
+    """Spearman's rho of family size against per-family gap, with a percentile CI from resampling families.
 
-    Resamples where every drawn family has the same size have no rank correlation; they are left
-    out of the percentiles rather than voiding the interval.
+    Parameters: sizes, gaps: shape (n_families,), one pair per family; n_resamples: bootstrap draws
+    (0: no interval); confidence_level: the CI's coverage; seed: numpy's seed for the draws.
+    Returns {spearman, ci_low, ci_high}: rho in [-1, 1] or None without a ranking to correlate; NaN
+    bounds with fewer than MIN_FAMILIES families.
+    Resamples where every drawn family has the same size have no rank correlation; they are left out
+    of the percentiles rather than voiding the interval.
+    Method: scipy.stats.spearmanr and scipy.stats.bootstrap (paired, percentile).
     """
     x, y = np.asarray(sizes, dtype=np.float64), np.asarray(gaps, dtype=np.float64)
     low = high = float("nan")
@@ -83,7 +88,17 @@ def family_gap_points(train_records: Sequence[Record], held_out: Sequence[Record
 
 def family_size_memorization(train_records: Sequence[Record], held_out: Sequence[Record],
                              adapter_stats: Mapping[str, TokenStats], *, n_resamples: int = 2000, seed: int = 0) -> dict:
-    """Spearman of per-family NLL gap on family size, its CI, and the points for the report's plot."""
+    """Whether bigger families are memorized more: Spearman of per-family NLL gap on family size.
+
+    Parameters:
+        train_records: the training rows (their families' sizes are counted there).
+        held_out: seen-holdout items (their families are in training).
+        adapter_stats: record id -> the adapter's TokenStats, for training rows and held-out items.
+        n_resamples, seed: the bootstrap of `spearman_with_ci`.
+    Returns {spearman, ci_low, ci_high, n_families, points} (points: one per family, size and held-out
+    minus training NLL in nats per token), with a `note` when fewer than MIN_FAMILIES families have both
+    scored training and held-out rows.
+    """
     points = family_gap_points(train_records, held_out, adapter_stats)
     summary = {"spearman": None, "ci_low": None, "ci_high": None, "n_families": len(points), "points": points}
     if len(points) < MIN_FAMILIES:

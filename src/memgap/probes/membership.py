@@ -81,8 +81,14 @@ def auc_with_ci(member_scores: Sequence[float], nonmember_scores: Sequence[float
                 *, n_resamples: int = 2000, confidence_level: float = 0.95, seed: int = 0) -> dict:
     """AUC of members vs non-members with a percentile CI, resampling clusters within each class.
 
-    Members and non-members come from disjoint families, so each class's families are resampled
-    on their own (scipy.stats.bootstrap with two samples); rows of a family move together.
+    Parameters: member_scores (n_members,), nonmember_scores (n_nonmembers,): higher means "member";
+    member_clusters, nonmember_clusters: each score's cluster (its family, or the item alone);
+    n_resamples: bootstrap draws; confidence_level: the CI's coverage; seed: numpy's seed.
+    Returns {auc, ci_low, ci_high} (AUC in [0, 1]; NaN bounds with fewer than 2 clusters in a class).
+    Raises ValueError (from scikit-learn) when a class is empty.
+    Members and non-members come from disjoint families, so each class's families are resampled on
+    their own; rows of a family move together.
+    Method: sklearn.metrics.roc_auc_score; scipy.stats.bootstrap with two samples of cluster weights.
     """
     members = np.asarray(member_scores, dtype=np.float64)
     nonmembers = np.asarray(nonmember_scores, dtype=np.float64)
@@ -125,8 +131,12 @@ def membership_rows(train_records: Sequence[Record], holdouts: Mapping[str, Sequ
                     *, k_percent: float = DEFAULT_K_PERCENT) -> list[dict]:
     """One row per (item, model) with token statistics: the rows of DIR/membership.jsonl.
 
-    `holdout` is train, seen or unseen; `member` is true for training rows only (seen-holdout rows
-    are siblings of members, reported apart; unseen-holdout rows are the non-members).
+    Parameters: train_records: training rows (the members); holdouts: {"seen", "unseen"} -> records;
+    token_stats: model -> record id -> TokenStats (items without statistics or tokens are left out);
+    k_percent: the k of Min-K% and Min-K%++.
+    Each row: id, family, `holdout` (train, seen or unseen), `member` (true for training rows only:
+    seen-holdout rows are siblings of members, reported apart; unseen-holdout rows are the
+    non-members), model, n_tokens and the scores of `item_scores` (loss, min_k, min_k_pp).
     """
     parts = [("train", train_records), *((name, holdouts.get(name, ())) for name in ("seen", "unseen"))]
     rows = []
@@ -146,8 +156,15 @@ def summarize_membership(rows: Sequence[Mapping], *, calibrate_with: str | None 
                          headline: str = "loss", n_resamples: int = 2000, seed: int = 0) -> dict:
     """AUC, its CI, TPR at 1% FPR and the ROC of members vs unseen-family items, from membership rows.
 
-    The headline score is `headline` calibrated by the base model (adapter minus base per item);
-    every score's raw and calibrated AUC is listed beside it under `by_score`.
+    Parameters: rows: `membership_rows`' rows; calibrate_with: the reference model whose score is
+    subtracted per item (None: raw scores); model: the model attacked; headline: the score the summary
+    leads with (loss, min_k or min_k_pp); n_resamples, seed: the AUC's cluster bootstrap.
+    The headline score is `headline` calibrated by the base model (adapter minus base per item); every
+    score's raw and calibrated AUC is listed beside it under `by_score`, and seen-holdout siblings'
+    AUC against non-members under `siblings_of_members`. Without members or non-members the figures
+    are None and `note` says why.
+    Method: Min-K% (Shi et al. 2024), Min-K%++ (Zhang et al. 2024), reference-model calibration
+    (Carlini et al. 2022, "Membership inference attacks from first principles").
     """
     by_item: dict[tuple[str, str], dict[str, Mapping]] = {}
     for row in rows:

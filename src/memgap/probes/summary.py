@@ -149,9 +149,17 @@ def run_probes(
 ) -> dict:
     """All probes, as the JSON-ready `probes` section of audit.json.
 
-    `generations` maps model ("base" | "adapter") -> hold-out record id -> generated text;
-    `token_stats` maps model -> record id -> TokenStats for a sample of training rows and the
-    hold-out items. Missing pieces give nulls and a note, never an exception.
+    Parameters:
+        train_records: the training rows (the corpus copying and facts are sought in).
+        holdouts: {"seen", "unseen"} -> the hold-out records.
+        generations: model ("base" | "adapter") -> hold-out record id -> generated text.
+        token_stats: model -> record id -> TokenStats, for a sample of training rows and the hold-out items.
+        min_span_tokens: the shortest verbatim span counted (tokens).
+        examples_per_holdout: generations quoted in the report per hold-out.
+        n_resamples, seed, alpha: the family-clustered tests of the rate differences and the bootstraps.
+    Returns the rates (sibling copying, verbatim spans, carried-over facts) per model and hold-out with
+    their adapter-minus-base differences, membership inference, family-size memorization and examples.
+    Missing pieces give nulls and a note, never an exception.
     """
     corpus = TrainingCorpus(train_records, min_span_tokens=min_span_tokens)
     training_facts = TrainingFacts(train_records)

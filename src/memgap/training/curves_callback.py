@@ -32,7 +32,11 @@ log = logging.getLogger(__name__)
 
 
 def planned_steps(max_steps: int, eval_points: int) -> list[int]:
-    """`eval_points` evenly spaced steps in 1..max_steps, the last always included (fewer if steps are few)."""
+    """The steps the curves are scored at: `eval_points` evenly spaced in 1..max_steps, the last always included.
+
+    Returns a sorted list of distinct steps (fewer than `eval_points` when steps are few; empty when
+    either argument is below 1).
+    """
     if max_steps < 1 or eval_points < 1:
         return []
     return sorted({max(1, round(i * max_steps / eval_points)) for i in range(1, eval_points + 1)})

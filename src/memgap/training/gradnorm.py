@@ -38,11 +38,21 @@ _LORA_PARAMETER = re.compile(r"^(?P<module>.+)\.lora_(?:embedding_)?(?P<matrix>[
 class GradNormCallback(TrainerCallback):
     """Record pre-clip gradient norms of every LoRA matrix at each optimizer step (or every N).
 
-    `trainer=`: the Trainer this callback is added to. Optional: without it the callback finds the
-    running Trainer on the call stack when training begins (the callback API hands callbacks the model
-    and optimizer, not the Trainer, and the Trainer is needed to measure before clipping and to log).
-    If no Trainer is found (a custom loop driving callbacks by hand), the norms are taken in
-    `on_pre_optimizer_step`, which is after clipping whenever `max_grad_norm` > 0, and a warning says so.
+    Parameters:
+        path: gradnorms.csv (columns `memgap.columns.GRADNORM_COLUMNS`: step, layer, module, group,
+            matrix, norm); None: gradnorms.csv in the Trainer's `output_dir`.
+        every_n_steps: record every N-th optimizer step (>= 1).
+        trainer: the Trainer this callback is added to. Optional: without it the callback finds the
+            running Trainer on the call stack when training begins (the callback API hands callbacks the
+            model and optimizer, not the Trainer, and the Trainer is needed to measure before clipping
+            and to log).
+        log_aggregates: add the mean total and per-module norms and the attention/MLP shares of the
+            squared norm (`aggregates`) to the Trainer's logs.
+    Each norm is the L2 (Frobenius) norm of one LoRA A or B matrix's gradient, after gradient
+    accumulation and, under DDP, the all-reduce, and before `max_grad_norm` clipping. If no Trainer is
+    found (a custom loop driving callbacks by hand), the norms are taken in `on_pre_optimizer_step`,
+    which is after clipping whenever `max_grad_norm` > 0, and a warning says so.
+    Raises ValueError for every_n_steps < 1. A resumed run keeps the rows up to its checkpoint.
     """
 
     def __init__(self, path: str | Path | None = None, *, every_n_steps: int = 1, trainer=None, log_aggregates: bool = True):
