@@ -24,8 +24,8 @@ from memgap.data.records import Record
 from memgap.errors import MemgapError
 from memgap.run_folder import Stages, settings_fingerprint
 from memgap.stages import (
-    RunContext, SplitParts, analyse_stage, check_scorer_setting, evaluate_stage, finish_audit, membership_sample,
-    probes_stage, scorer_name,
+    RunContext, SplitParts, check_scorer_setting, evaluate_stage, finish_audit, load_model, membership_sample, scorer_name,
+    statistics_and_probes,
 )
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
              len(data.seen), len(data.unseen))
 
     log.info("loading model %s and the adapter %s", config.model.name or "(embedded SmolLM2-135M-Instruct)", folder.path)
-    loaded = _load_model(config, progress)
+    loaded = load_model(config, progress=progress)
     n_base_parameters = loaded.n_parameters
     base_warning = check_base_architecture(folder.path, folder.config, loaded.model.config, type(loaded.model).__name__,
                                            training_dir=training_dir)
@@ -93,10 +93,7 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
                                adapter_disabled=True)
     adapter_rows = evaluate_stage(run, model, label="adapter", tokenizer=loaded.tokenizer, holdouts=holdouts, scorer=scorer)
 
-    rows = base_rows + adapter_rows
-    log.info("statistics, probes, verdict and report")
-    figures = analyse_stage(run, rows)
-    probes = probes_stage(run, rows, parts=parts)
+    rows, figures, probes = statistics_and_probes(run, base_rows, adapter_rows, parts=parts)
     audit = assemble_adapter_audit(config, data=data, loaded=loaded, n_base_parameters=n_base_parameters, model=model,
                                    folder=folder, scorer=scorer, trainer_output=trainer_output, figures=figures,
                                    probes=probes, rows=rows, run_dir=run_dir, stages=run.stages)
@@ -181,16 +178,6 @@ def _read_training_dir(training_dir):
     from memgap.training.trainer_output import read_trainer_output
 
     return read_trainer_output(training_dir)
-
-
-def _load_model(config: AuditConfig, progress: bool):
-    from memgap.models import load_configured_model
-
-    if not progress:
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-    return load_configured_model(config.model)
 
 
 def _resume_relevant(config: AuditConfig, folder, data: AuditData) -> dict[str, Any]:

@@ -26,8 +26,8 @@ from memgap.run_folder import Stages, settings_fingerprint
 from memgap.errors import MemgapError
 from memgap.evaluation.rows import EvaluationRow
 from memgap.stages import (
-    RunContext, SplitParts, analyse_stage, check_scorer_setting, evaluate_stage, finish_audit, membership_sample,
-    probes_stage, scorer_name,
+    RunContext, SplitParts, check_scorer_setting, evaluate_stage, finish_audit, load_model, membership_sample, scorer_name,
+    statistics_and_probes,
 )
 from memgap.training.schedule import schedule_warnings
 
@@ -55,7 +55,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     data_path = _data_path(config)
     records, family_source = _stage_families(config, data_path)
     log.info("loading model %s", config.model.name or "(embedded SmolLM2-135M-Instruct)")
-    loaded = _load_model(config, progress)
+    loaded = load_model(config, progress=progress)
     _check_lora_targets(config, loaded)
     rendered = _render_every_row(config, loaded, records)
     records = rendered.records
@@ -79,10 +79,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     adapter_rows = evaluate_stage(run, train_result.model, label="adapter", tokenizer=loaded.tokenizer,
                                   holdouts=holdouts, scorer=scorer)
 
-    rows = base_rows + adapter_rows
-    log.info("statistics, probes, verdict and report")
-    figures = analyse_stage(run, rows)
-    probes = probes_stage(run, rows, parts=parts)
+    _, figures, probes = statistics_and_probes(run, base_rows, adapter_rows, parts=parts)
     audit = assemble_audit(config, data_path=data_path, records=records, family_source=family_source, parts=parts,
                            loaded=loaded, scorer_name=scorer, train_result=train_result, figures=figures,
                            probes=probes, run_dir=run_dir, stages=run.stages)
@@ -277,16 +274,6 @@ def _data_path(config: AuditConfig) -> Path:
     from memgap.domains.tenacious import default_data_path
 
     return default_data_path()
-
-
-def _load_model(config: AuditConfig, progress: bool):
-    from memgap.models import load_configured_model
-
-    if not progress:
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-    return load_configured_model(config.model)
 
 
 def _check_lora_targets(config: AuditConfig, loaded) -> None:

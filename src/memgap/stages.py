@@ -82,6 +82,17 @@ class RunContext:
     progress: bool = True
 
 
+def load_model(config: AuditConfig, *, progress: bool = True):
+    """The configured base model and tokenizer (`memgap.models.load_configured_model`), quiet without progress."""
+    from memgap.models import load_configured_model
+
+    if not progress:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+    return load_configured_model(config.model)
+
+
 def evaluate_stage(run: RunContext, model, *, label: str, tokenizer, holdouts: Mapping[str, Sequence[Record]],
                    scorer: str, adapter_disabled: bool = False) -> list[EvaluationRow]:
     """Evaluate one model (base or adapter) on every hold-out; rows saved to evaluation/<label>.jsonl.
@@ -124,6 +135,14 @@ def analyse_stage(run: RunContext, rows: Sequence[EvaluationRow]) -> dict[str, A
     write_predictions(run.run_dir, rows)
     config = run.config
     return analyse(rows, n_resamples=config.stats.n_resamples, alpha=config.stats.alpha, seed=config.seed)
+
+
+def statistics_and_probes(run: RunContext, base_rows: Sequence[EvaluationRow], adapter_rows: Sequence[EvaluationRow],
+                          *, parts: SplitParts) -> tuple[list[EvaluationRow], dict[str, Any], dict[str, Any]]:
+    """Both models' rows, then `analyse_stage`'s figures and `probes_stage`'s probes on them."""
+    log.info("statistics, probes, verdict and report")
+    rows = [*base_rows, *adapter_rows]
+    return rows, analyse_stage(run, rows), probes_stage(run, rows, parts=parts)
 
 
 def probes_stage(run: RunContext, rows: Sequence[EvaluationRow], *, parts: SplitParts) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from memgap.cli.common import add_shared_flags
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -26,13 +28,7 @@ def add_parser(subparsers) -> None:
                         help="the evaluation sizes of `memgap run --quick` (generation length, membership rows, resamples), to "
                              "reproduce a quick run's figures; the hold-outs given are evaluated whole (a quick run's "
                              "split/ already holds its capped parts)")
-    family = parser.add_mutually_exclusive_group()
-    family.add_argument("--family-field", help="field holding each row's family (default: family)")
-    family.add_argument("--infer", action="store_true", default=None, help="infer near-duplicate families instead of reading a field")
-    parser.add_argument("--scorer", help="scorer name or module:function (default: auto)")
-    parser.add_argument("--trust-remote-code", action="store_true", default=None, help="allow a hub model's own code to run")
-    parser.add_argument("--fresh", action="store_true", help="delete the audit folder first instead of resuming it")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_shared_flags(parser, folder="audit")
     parser.set_defaults(func=audit_command)
 
 

@@ -5,6 +5,7 @@ import argparse
 import logging
 import sys
 
+from memgap.cli.common import add_shared_flags
 from memgap.errors import MemgapError
 
 
@@ -21,13 +22,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--quick", action="store_true", default=None, help="a smaller audit that finishes in about 5 minutes on 2 CPU cores")
     parser.add_argument("--seed", type=int, help="seed for the split, training and resampling (default 0)")
     parser.add_argument("--seeds", help="comma-separated seeds: repeat split, training and evaluation, and pool (e.g. 0,1,2)")
-    family = parser.add_mutually_exclusive_group()
-    family.add_argument("--family-field", help="field holding each row's family (default: family)")
-    family.add_argument("--infer", action="store_true", default=None, help="infer near-duplicate families instead of reading a field")
-    parser.add_argument("--scorer", help="scorer name or module:function (default: auto)")
-    parser.add_argument("--trust-remote-code", action="store_true", default=None, help="allow a hub model's own code to run")
-    parser.add_argument("--fresh", action="store_true", help="delete the run folder first instead of resuming it")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_shared_flags(parser, folder="run")
     parser.set_defaults(func=run_command)
 
 
