@@ -53,7 +53,7 @@ class NestedSplit:
         return {"train": self.train, "seen_holdout": self.seen_holdout, "unseen_holdout": self.unseen_holdout}
 
 
-def random_split(records: Sequence[Record], holdout: float = 0.3, seed: int = 0) -> HoldoutSplit:
+def random_split(records: Sequence[Record], *, holdout: float = 0.3, seed: int = 0) -> HoldoutSplit:
     """Rows split at random, ignoring families (the leaky baseline).
 
     Parameters:
@@ -75,7 +75,7 @@ def random_split(records: Sequence[Record], holdout: float = 0.3, seed: int = 0)
 
 
 def grouped_split(
-    records: Sequence[Record], holdout: float = 0.3, seed: int = 0, stratify: str | None = None
+    records: Sequence[Record], *, holdout: float = 0.3, seed: int = 0, stratify: str | None = None
 ) -> HoldoutSplit:
     """Whole families held out, so no family is on both sides.
 
@@ -113,7 +113,7 @@ def grouped_split(
 
 
 def nested_split(
-    records: Sequence[Record], unseen_fraction: float = 0.3, seen_per_family: int = 1, seed: int = 0
+    records: Sequence[Record], *, unseen_fraction: float = 0.3, seen_per_family: int = 1, seed: int = 0
 ) -> NestedSplit:
     """The audit's split: unseen families held out whole, then members of the training families held out.
 
