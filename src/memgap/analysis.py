@@ -11,10 +11,7 @@ from typing import Any
 import numpy as np
 
 from memgap import stats
-from memgap.evaluation.rows import METRICS, EvaluationRow
-
-HOLDOUTS = ("seen", "unseen")
-
+from memgap.evaluation.rows import HOLDOUTS, METRICS, EvaluationRow
 
 def _values(rows: Sequence[EvaluationRow], model: str, holdout: str, metric: str) -> dict[str, EvaluationRow]:
     """The rows of one model and hold-out that have `metric`, by item id."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from memgap.config import AuditConfig
+from memgap.evaluation.rows import HOLDOUTS
 from memgap.pipeline import run_audit
 from memgap.run_folder import Stages, settings_fingerprint
 from memgap.stages import RunContext, finish_audit
@@ -56,7 +57,7 @@ def pool_audits(audits: list[dict[str, Any]], *, alpha: float) -> dict[str, Any]
     combined = copy.deepcopy(audits[0])
     per_seed: dict[str, Any] = {"runs": [f"seed-{a['seed']}" for a in audits], "lifts": {}, "gap": {}, "verdicts": {}}
     for metric in combined["lifts"]:
-        for holdout in ("seen", "unseen"):
+        for holdout in HOLDOUTS:
             results = [a["lifts"][metric][holdout] for a in audits]
             combined["lifts"][metric][holdout] = _as_s(pool_seeds(results, alpha=alpha))
             per_seed["lifts"].setdefault(metric, {})[holdout] = [r["delta"] for r in results]
@@ -65,7 +66,7 @@ def pool_audits(audits: list[dict[str, Any]], *, alpha: float) -> dict[str, Any]
         per_seed["gap"][metric] = [g["delta"] for g in gaps]
     per_seed["verdicts"] = {f"seed-{a['seed']}": a["verdict"]["label"] for a in audits}
     pooled_spread = {
-        metric: {holdout: pool_seeds([a["lifts"][metric][holdout] for a in audits], alpha=alpha) for holdout in ("seen", "unseen")}
+        metric: {holdout: pool_seeds([a["lifts"][metric][holdout] for a in audits], alpha=alpha) for holdout in HOLDOUTS}
         for metric in combined["lifts"]
     }
     combined["multi_seed"] = {**per_seed, "pooled": pooled_spread, "note": (

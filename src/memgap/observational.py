@@ -19,7 +19,7 @@ import numpy as np
 
 from memgap.data.records import Record
 from memgap.errors import MemgapError
-from memgap.evaluation.rows import EvaluationRow
+from memgap.evaluation.rows import HOLDOUTS, EvaluationRow
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def comparability(rows: Sequence[EvaluationRow], *, alpha: float) -> dict[str, A
     for metric in ("score", "nll"):
         parts = {holdout: [(row.metric(metric), str(row.family)) for row in rows
                            if row.model == "base" and row.holdout == holdout and row.metric(metric) is not None]
-                 for holdout in ("seen", "unseen")}
+                 for holdout in HOLDOUTS}
         if not parts["seen"] or not parts["unseen"]:
             continue
         (seen_values, seen_families), (unseen_values, unseen_families) = (zip(*parts["seen"]), zip(*parts["unseen"]))

@@ -21,13 +21,10 @@ from memgap.config import AuditConfig
 from memgap.data.io import read_jsonl_rows, write_jsonl
 from memgap.data.records import Record
 from memgap.errors import where_in_file
-from memgap.evaluation.rows import EvaluationRow
+from memgap.evaluation.rows import HOLDOUTS, EvaluationRow
 from memgap.run_folder import Stages
 
 log = logging.getLogger(__name__)
-
-HOLDOUTS = ("seen", "unseen")
-
 
 def scorer_name(config: AuditConfig, records: Sequence[Record]) -> str:
     """The configured scorer, or for `auto` the data's domain scorer (tenacious) or token-f1."""

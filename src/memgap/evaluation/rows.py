@@ -16,6 +16,8 @@ from memgap.errors import MemgapError
 # The columns of DIR/predictions.jsonl, an evaluation row without its token statistics.
 PREDICTION_COLUMNS = ("id", "family", "holdout", "model", "nll", "n_tokens", "generation", "score", "checks")
 METRICS = ("score", "nll")
+# The two hold-outs every figure compares (a row's `holdout` may also be "train", the membership sample).
+HOLDOUTS = ("seen", "unseen")
 
 
 @dataclass(frozen=True)

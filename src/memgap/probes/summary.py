@@ -15,6 +15,7 @@ import numpy as np
 
 from memgap.audit_document import json_ready
 from memgap.data.records import Record
+from memgap.evaluation.rows import HOLDOUTS
 from memgap.evaluation.token_stats import TokenStats
 from memgap.probes.copying import CopyFinding, TrainingCorpus, find_copying
 from memgap.probes.facts import Fact, TrainingFacts, carried_over_facts
@@ -23,7 +24,6 @@ from memgap.probes.membership import membership_rows, summarize_membership
 from memgap.stats.paired import paired_delta
 
 MODELS = ("base", "adapter")
-HOLDOUTS = ("seen", "unseen")
 RATES = ("sibling_copy_rate", "verbatim_span_rate", "carried_over_fact_rate")
 
 
