@@ -17,7 +17,7 @@ from memgap.report.blocks import (
     sentences, table,
 )
 from memgap.report.evidence import examples_section, probes_section
-from memgap.report.formatting import figure_notes, interval, is_number, number, p_value, percent, seconds, signed
+from memgap.report.formatting import estimate_p_value, figure_notes, interval, is_number, number, percent, seconds, signed
 
 PARTS = (("train", "training"), ("seen_holdout", "seen-family hold-out"), ("unseen_holdout", "unseen-family hold-out"))
 BAND_NAMES = {"early": "early layers", "middle": "middle layers", "late": "late layers"}
@@ -38,8 +38,8 @@ def lifts_section(run: RunArtifacts) -> dict:
             s = lifts.get(holdout) or {}
             item = s.get("item_level") or {}
             if item:
-                rows.append([metric_title(metric, audit), HOLDOUT_NAMES[holdout], f"{interval(s)} (p {p_value(s.get('p_value'))})",
-                             f"{interval(item)} (p {p_value(item.get('p_value'))})"])
+                rows.append([metric_title(metric, audit), HOLDOUT_NAMES[holdout], f"{interval(s)} (p {estimate_p_value(s)})",
+                             f"{interval(item)} (p {estimate_p_value(item)})"])
     return section("lifts", "Lifts", [
         paragraph("Lift is how much better the adapter does than the base model: adapter minus base for the score, "
                   "base minus adapter for the NLL of the reference completion. 'Seen families' are held-out members "
@@ -65,12 +65,12 @@ def key_figures_table(audit: dict[str, Any]) -> dict:
             s = audit["lifts"][metric].get(holdout) or {}
             means = (metrics.get(metric) or {}).get(holdout) or {}
             rows.append([title, HOLDOUT_NAMES[holdout], number(means.get("base")), number(means.get("adapter")),
-                         signed(s.get("delta")), interval(s), p_value(s.get("p_value")), number(s.get("n")),
+                         signed(s.get("delta")), interval(s), estimate_p_value(s), number(s.get("n")),
                          number(s.get("n_families"))])
         gap = (audit.get("gap") or {}).get(metric)
         if isinstance(gap, dict):
             rows.append([title, "gap (seen − unseen)", "", "", signed(gap.get("delta")), interval(gap),
-                         p_value(gap.get("p_value")), "", ""])
+                         estimate_p_value(gap), "", ""])
         ratio = (audit.get("generalization_ratio") or {}).get(metric)
         if isinstance(ratio, dict):
             ratio_ci = "—" if not (is_number(ratio.get("ci_low")) and is_number(ratio.get("ci_high"))) else \
@@ -100,7 +100,7 @@ def comparability_section(run: RunArtifacts) -> dict | None:
     if not isinstance(comparability, dict):
         return None
     rows = [[metric_title(metric, audit), number(entry.get("seen")), number(entry.get("unseen")),
-             f"{interval(entry['difference'])} (p {p_value(entry['difference'].get('p_value'))})"]
+             f"{interval(entry['difference'])} (p {estimate_p_value(entry['difference'])})"]
             for metric, entry in (comparability.get("base") or {}).items()]
     return section("comparability", "Comparability of the parts", [
         paragraph(comparability.get("sentence", "")),
