@@ -16,6 +16,7 @@ from memgap.report.blocks import (
     HOLDOUT_NAMES, LABEL_STYLES, figure, metric_title, named_figures, note, paragraph, raw_table, safe_name, section,
     sentences, table,
 )
+from memgap.report.data_rules import rendering_sentences
 from memgap.report.evidence import examples_section, probes_section
 from memgap.report.formatting import estimate_p_value, figure_notes, interval, is_number, number, percent, seconds, signed
 
@@ -125,7 +126,8 @@ def per_family_section(run: RunArtifacts) -> dict:
 
 
 def data_section(run: RunArtifacts) -> dict:
-    """The data set, how concentrated its families are, and a rank plot of family sizes."""
+    """The data set, the rules that shaped it (turns trained, system turns, over-long rows), how
+    concentrated its families are, and a rank plot of family sizes."""
     audit = run.audit
     data, families = audit.get("data") or {}, audit.get("families") or {}
     size = families.get("size") if isinstance(families.get("size"), dict) else {}
@@ -137,6 +139,7 @@ def data_section(run: RunArtifacts) -> dict:
         named_figures("The data set", [
             ("file", data.get("path")), ("rows", _n(data.get("rows"))), ("families", _n(data.get("families"))),
             ("family labels", data.get("family_source")), ("scorer", data.get("scorer"))]),
+        *[paragraph(text) for text in rendering_sentences(data.get("rendering"))],
         named_figures("How concentrated the families are", [
             ("largest family, rows", _n(size.get("max", max(sizes) if sizes else None))),
             ("median family, rows", _n(size.get("median"))),
