@@ -177,7 +177,9 @@ class _Facts:
         if _usable(self.gap):
             reasons.append(
                 f"Memorization gap (seen minus unseen lift): {self._lift(self.gap, families=False)}, {_p(self.gap)}; "
-                + ("significantly positive." if self.gap_positive else "not significantly positive.")
+                + ("significantly positive." if self.gap_positive else
+                   "the test cannot judge it (no interval or p-value)." if _undefined_note(self.gap) else
+                   "not significantly positive.")
             )
         if self.ratio is not None:
             reasons.append(
@@ -186,7 +188,9 @@ class _Facts:
                 + f" the threshold {plain(self.config.min_generalization_ratio)}."
             )
         else:
-            reasons.append("Generalization ratio undefined (the seen-family lift is not distinguishable from zero).")
+            why = ("the seen-family lift has no interval" if "seen" in self.untestable
+                   else "the seen-family lift is not distinguishable from zero")
+            reasons.append(f"Generalization ratio undefined ({why}).")
         if self.copy_excess is not None:
             above = self.copy_excess > self.config.max_copy_rate_excess
             reasons.append(
@@ -381,7 +385,10 @@ class _Facts:
         """What would decide: families enough for an interval where a primary lift has none, then the power analysis."""
         needs_interval = self._interval_needs()
         power_text = self._power_to_settle()
-        return f"{needs_interval} {power_text}" if needs_interval else power_text
+        if not needs_interval:
+            return power_text
+        # The power analysis's fallback ("more unseen families") says less than the interval's need.
+        return needs_interval if power_text.startswith("More unseen families") else f"{needs_interval} {power_text}"
 
     def _interval_needs(self) -> str:
         """'A 95 % CI needs at least 6 families in a hold-out (this audit has 3 seen, 1 unseen): ...' or ''."""

@@ -124,7 +124,7 @@ def estimate_line(s: dict, *, alpha: float = 0.05) -> str:
     if s.get("n") is not None:
         text += f"  n={s['n']} items"
         if s.get("n_families") is not None:
-            text += f" / {s['n_families']} families"
+            text += f" / {s['n_families']} famil{'y' if s['n_families'] == 1 else 'ies'}"
     if is_pooled(s):
         text += "  [pooled over seeds]"
     reason = undefined_reason(s)
