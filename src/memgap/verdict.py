@@ -8,7 +8,10 @@ A lift is *significantly positive* when its point estimate is above zero, its p-
 `alpha` and its lower confidence bound is above zero: both the test and the interval must agree
 before a claim rests on it. Labels, in the order the rules are tried, on the primary metric:
 
-1. `no-lift`: neither the seen-family nor the unseen-family lift is significantly positive.
+1. `no-lift`: neither the seen-family nor the unseen-family lift is significantly positive, and
+   both could have been (each has an interval and a p-value). Where one of them has none (too few
+   families for the sign-flip test to reject anything), the data cannot tell a lift from none and
+   the label is `inconclusive`; `to_settle` says how many families an interval needs.
 2. `memorizes-families`: the seen-family lift and the gap (seen minus unseen lift) are both
    significantly positive, and either the unseen lift is not significantly positive, or the
    generalization ratio (unseen / seen lift) is below `min_generalization_ratio`, or the adapter
@@ -38,6 +41,7 @@ from typing import Any
 
 from memgap.config import VerdictConfig
 from memgap.report.formatting import is_number, p_text, percent_number, plain, points, signed, signed_points
+from memgap.stats.signflip import min_families_for_interval
 
 LABELS = ("generalizes", "memorizes-families", "no-lift", "inconclusive")
 QUALIFIERS = ("partly-family-specific",)
@@ -53,14 +57,14 @@ def decide(audit: dict[str, Any], config: VerdictConfig | None = None) -> dict[s
         return _result(
             "inconclusive",
             f"The audit holds no usable {_metric_name(metric, audit)} lifts on both hold-outs, so it supports no claim.",
-            [f"lifts.{metric}.seen and lifts.{metric}.unseen must both hold a delta and a p-value"],
+            [f"lifts.{metric}.seen and lifts.{metric}.unseen must both hold a delta"],
             f"Evaluate base and adapter on both hold-outs with the '{metric}' metric.",
             metric,
         )
     gap = (audit.get("gap") or {}).get(metric)
     facts = _Facts(audit, config, metric, seen, unseen, gap)
     if not facts.seen_positive and not facts.unseen_positive:
-        return facts.no_lift()
+        return facts.too_few_families() if facts.untestable else facts.no_lift()
     if facts.seen_positive and facts.gap_positive and (
         not facts.unseen_positive or not facts.ratio_ok or facts.copying
     ):
@@ -79,8 +83,11 @@ class _Facts:
         self.name = _metric_name(metric, audit)
         alpha_ci = ((audit.get("config") or {}).get("stats") or {}).get("alpha", config.alpha)
         self.ci = f"{percent_number((1 - float(alpha_ci)) * 100)} % CI"
+        self.families_for_interval = min_families_for_interval(float(alpha_ci))
         self.seen_positive = self._positive(seen)
         self.unseen_positive = self._positive(unseen)
+        # Primary lifts the test could not judge (no interval or p-value): no claim of "no lift" rests on them.
+        self.untestable = [where for where, s in (("seen", seen), ("unseen", unseen)) if _undefined_note(s)]
         self.gap_positive = _usable(gap) and self._positive(gap)  # no estimated gap: no test on it
         self.ratio = _ratio(audit, metric, seen, unseen)
         if self.ratio is None:  # seen lift not distinguishable from zero: ask only that unseen is not clearly below it
@@ -107,7 +114,7 @@ class _Facts:
         ci_low = s.get("ci_low")
         return (
             s["delta"] > 0
-            and s["p_value"] < self.config.alpha
+            and is_number(s.get("p_value")) and s["p_value"] < self.config.alpha
             and (ci_low is None or ci_low > 0)
         )
 
@@ -115,7 +122,7 @@ class _Facts:
         ci_high = s.get("ci_high")
         return (
             s["delta"] < 0
-            and s["p_value"] < self.config.alpha
+            and is_number(s.get("p_value")) and s["p_value"] < self.config.alpha
             and (ci_high is None or ci_high < 0)
         )
 
@@ -154,16 +161,25 @@ class _Facts:
 
     def _reasons(self) -> list[str]:
         alpha = plain(self.config.alpha)
+        def judged(where: str, positive: bool) -> str:
+            if positive:
+                return "significantly positive"
+            if where in self.untestable:
+                return "the test cannot judge it (no interval or p-value)"
+            return f"not significantly positive at alpha {alpha}"
+
         reasons = [
             f"Seen-family lift in {self.name}: {self._lift(self.seen)}, {_p(self.seen)}; "
-            + ("significantly positive" if self.seen_positive else f"not significantly positive at alpha {alpha}") + ".",
+            + judged("seen", self.seen_positive) + ".",
             f"Unseen-family lift in {self.name}: {self._lift(self.unseen)}, {_p(self.unseen)}; "
-            + ("significantly positive" if self.unseen_positive else f"not significantly positive at alpha {alpha}") + ".",
+            + judged("unseen", self.unseen_positive) + ".",
         ]
         if _usable(self.gap):
             reasons.append(
                 f"Memorization gap (seen minus unseen lift): {self._lift(self.gap, families=False)}, {_p(self.gap)}; "
-                + ("significantly positive." if self.gap_positive else "not significantly positive.")
+                + ("significantly positive." if self.gap_positive else
+                   "the test cannot judge it (no interval or p-value)." if _undefined_note(self.gap) else
+                   "not significantly positive.")
             )
         if self.ratio is not None:
             reasons.append(
@@ -172,7 +188,9 @@ class _Facts:
                 + f" the threshold {plain(self.config.min_generalization_ratio)}."
             )
         else:
-            reasons.append("Generalization ratio undefined (the seen-family lift is not distinguishable from zero).")
+            why = ("the seen-family lift has no interval" if "seen" in self.untestable
+                   else "the seen-family lift is not distinguishable from zero")
+            reasons.append(f"Generalization ratio undefined ({why}).")
         if self.copy_excess is not None:
             above = self.copy_excess > self.config.max_copy_rate_excess
             reasons.append(
@@ -217,6 +235,16 @@ class _Facts:
         claim += self._undefined_sentence()
         claim += self._family_specific_claim(include_primary=True) + self._curves_claim()
         return self._labelled("no-lift", claim, None)
+
+    def too_few_families(self) -> dict[str, Any]:
+        """Neither lift significantly positive, and at least one the test could not judge at all."""
+        claim = (
+            f"The data cannot tell a lift in {self.name} from none: {self._lift(self.seen)} on held-out members of "
+            f"families it trained on and {self._lift(self.unseen)} on families it never saw."
+        )
+        claim += self._undefined_sentence()
+        claim += self._family_specific_claim(include_primary=True) + self._curves_claim()
+        return self._labelled("inconclusive", claim, self._to_settle())
 
     def memorizes(self) -> dict[str, Any]:
         claim = (
@@ -354,6 +382,27 @@ class _Facts:
                 "declared significant here; add families before reading this as evidence either way.")
 
     def _to_settle(self) -> str:
+        """What would decide: families enough for an interval where a primary lift has none, then the power analysis."""
+        needs_interval = self._interval_needs()
+        power_text = self._power_to_settle()
+        if not needs_interval:
+            return power_text
+        # The power analysis's fallback ("more unseen families") says less than the interval's need.
+        return needs_interval if power_text.startswith("More unseen families") else f"{needs_interval} {power_text}"
+
+    def _interval_needs(self) -> str:
+        """'A 95 % CI needs at least 6 families in a hold-out (this audit has 3 seen, 1 unseen): ...' or ''."""
+        short = [(where, s.get("n_families")) for where, s in (("seen", self.seen), ("unseen", self.unseen))
+                 if where in self.untestable and isinstance(s.get("n_families"), int)
+                 and s["n_families"] < self.families_for_interval]
+        if not short:
+            return ""
+        have = ", ".join(f"{n} {where}" for where, n in short)
+        return (f"A {self.ci} and a p-value need at least {self.families_for_interval} families in a hold-out "
+                f"(this audit has {have}): add distinct originals (new families), not more variants of the same "
+                "ones, and re-run.")
+
+    def _power_to_settle(self) -> str:
         power = (self.audit.get("power") or {}).get(self.metric) or {}
         needed = power.get("families_needed")
         have = self.unseen.get("n_families")
@@ -380,11 +429,8 @@ def _result(label: str, claim: str, reasons: list[str], to_settle: str | None, m
 
 
 def _usable(s: Any) -> bool:
-    return (
-        isinstance(s, dict)
-        and is_number(s.get("delta"))
-        and is_number(s.get("p_value"))
-    )
+    """An estimate with a delta; its interval and p-value may be undefined (`_undefined_note` says why)."""
+    return isinstance(s, dict) and is_number(s.get("delta"))
 
 
 def _undefined_note(s: Any) -> str | None:
@@ -447,4 +493,4 @@ def _metric_name(metric: str, audit: dict) -> str:
 
 
 def _p(s: dict) -> str:
-    return p_text(float(s["p_value"]))
+    return p_text(float(s["p_value"])) if is_number(s.get("p_value")) else "p undefined"
