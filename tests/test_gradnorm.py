@@ -126,3 +126,25 @@ def test_aggregates_reach_integrations_and_log_history(tmp_path):
 
 def test_no_trainer_outside_a_training_loop():
     assert _find_running_trainer() is None
+
+
+def test_norms_under_bf16_autocast_equal_direct_autocast_gradients(tmp_path):
+    """With TrainingArguments(bf16=True) the Trainer runs the forward under torch.autocast; the callback
+    still reads the pre-clip gradients of the float32 LoRA weights, equal to a direct autocast backward."""
+    import torch
+
+    model, dataset, collator, args = _setup("llama", tmp_path, max_steps=1)
+    args.bf16 = True
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = _direct_step_norms(model, dataset, collator)
+    float32 = _direct_step_norms(model, dataset, collator)
+    assert any(abs(expected[key] / float32[key] - 1) > 1e-3 for key in expected)  # autocast does change the products
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
+    trainer.add_callback(GradNormCallback(path=tmp_path / "gradnorms.csv"))
+    trainer.train()
+    first = {(int(r["layer"]), r["module"], r["matrix"]): float(r["norm"]) for r in _read(tmp_path / "gradnorms.csv")}
+    assert first.keys() == expected.keys()
+    for key, value in expected.items():
+        assert math.isfinite(first[key]) and first[key] == pytest.approx(value, rel=2e-2, abs=1e-6), key
+    total = {entry["step"]: entry["grad_norm"] for entry in trainer.state.log_history if "grad_norm" in entry}[1]
+    assert math.sqrt(sum(v ** 2 for v in first.values())) == pytest.approx(total, rel=1e-4)

@@ -58,6 +58,7 @@ class TrainingConfig:
     max_steps: int = -1
     gradnorm_every_steps: int = 1
     save_steps: int = 10  # checkpoints, so an interrupted run resumes
+    precision: str = "auto"  # auto (bf16 autocast where the CPU/GPU has native bfloat16), fp32 or bf16
 
 
 @dataclass
@@ -265,6 +266,8 @@ def _validate(config: AuditConfig, source: str) -> None:
         (config.training.gradient_accumulation_steps >= 1, "training.gradient_accumulation_steps", "must be at least 1"),
         (config.training.max_grad_norm >= 0, "training.max_grad_norm", "must be 0 (off) or positive"),
         (config.training.gradnorm_every_steps >= 1, "training.gradnorm_every_steps", "must be at least 1"),
+        (config.training.save_steps >= 1, "training.save_steps", "must be at least 1"),
+        (config.training.precision in ("auto", "fp32", "bf16"), "training.precision", "must be 'auto', 'fp32' or 'bf16'"),
         (config.model.max_length >= 16, "model.max_length", "must be at least 16"),
         (config.evaluation.max_new_tokens >= 1, "evaluation.max_new_tokens", "must be at least 1"),
         (config.evaluation.generation_batch_size >= 1, "evaluation.generation_batch_size", "must be at least 1"),
