@@ -34,6 +34,7 @@ bench: install
 	$(PY) benchmarks/stats/run.py
 	$(PY) benchmarks/families/run.py
 	$(PY) benchmarks/gradnorm/run.py
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/speed/run.py
 
 validity: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/run.py

@@ -37,7 +37,7 @@ TRAINING_PHASES = [
     ("gradient clipping", "torch/nn/utils/clip_grad.py", "clip_grad_norm_"),
     ("optimizer step", "torch/optim/optimizer.py", "wrapper"),
     ("gradient-norm callback", "memgap/training/gradnorm.py", "on_pre_optimizer_step"),
-    ("gradient-norm callback (csv)", "memgap/training/gradnorm.py", "on_step_end"),
+    ("gradient-norm callback (log, csv)", "memgap/training/gradnorm.py", "on_log"),
     ("logging", "transformers/trainer.py", "log"),
     ("checkpoint writes", "transformers/trainer.py", "_save_checkpoint"),
     ("batches (collate)", "transformers/data/data_collator.py", "__call__"),
@@ -79,6 +79,14 @@ def main() -> None:
                             output_dir=Path(folder), seed=0, progress=False)
         profile.disable()
     train_stats = pstats.Stats(profile)
+    whole_train = phase_seconds(train_stats, "transformers/trainer.py", "train")[0]
+    print(f"## {options.label or 'profile'}\n")
+    print(f"load_model: {load_seconds:.1f} s; {options.steps} steps, batch 4, checkpoint every {options.save_steps}; "
+          f"tokens/s (non-padding) {result.tokens_per_s:.1f}\n")
+    print("| training phase | seconds | calls | share of `train` |\n|---|---|---|---|")
+    for label, fragment, name in TRAINING_PHASES:
+        seconds, calls = phase_seconds(train_stats, fragment, name)
+        print(f"| {label} | {seconds:.2f} | {calls} | {seconds / whole_train:.1%} |", flush=True)
 
     evaluation = {}
     with merged_lora(result.model):
@@ -94,18 +102,10 @@ def main() -> None:
             profile.disable()
             evaluation[label] = (time.perf_counter() - started, phase_seconds(pstats.Stats(profile), *FORWARD))
 
-    whole_train = phase_seconds(train_stats, "transformers/trainer.py", "train")[0]
-    print(f"## {options.label or 'profile'}\n")
-    print(f"load_model: {load_seconds:.1f} s; {options.steps} steps, batch 4, checkpoint every {options.save_steps}; "
-          f"tokens/s (non-padding) {result.tokens_per_s:.1f}\n")
-    print("| training phase | seconds | calls | share of `train` |\n|---|---|---|---|")
-    for label, fragment, name in TRAINING_PHASES:
-        seconds, calls = phase_seconds(train_stats, fragment, name)
-        print(f"| {label} | {seconds:.2f} | {calls} | {seconds / whole_train:.1%} |")
     print(f"\n{len(holdout)} hold-out items, {options.new_tokens} new tokens\n")
     print("| evaluation phase | seconds | model forward calls | forward seconds | share outside the forward |\n|---|---|---|---|---|")
     for label, (seconds, (forward, calls)) in evaluation.items():
-        print(f"| {label} | {seconds:.2f} | {calls} | {forward:.2f} | {1 - forward / seconds:.1%} |")
+        print(f"| {label} | {seconds:.2f} | {calls} | {forward:.2f} | {1 - forward / seconds:.1%} |", flush=True)
 
 
 if __name__ == "__main__":
