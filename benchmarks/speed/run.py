@@ -104,6 +104,20 @@ def generate(model, tokenizer, encoded, new_tokens: int, cache: str | None) -> i
     return generated.shape[1] - encoded["input_ids"].shape[1]
 
 
+@torch.no_grad()
+def decode_step_seconds(model, batch_size: int, *, context: int = 64, steps: int = 6) -> float:
+    """Median seconds of one cached decoding step for `batch_size` rows (after a short prefill)."""
+    ids = torch.randint(100, 1000, (batch_size, context))
+    out = model(input_ids=ids, use_cache=True)
+    past, token, times = out.past_key_values, out.logits[:, -1:].argmax(-1), []
+    for _ in range(steps):
+        started = time.perf_counter()
+        out = model(input_ids=token, past_key_values=past, use_cache=True)
+        times.append(time.perf_counter() - started)
+        past, token = out.past_key_values, out.logits[:, -1:].argmax(-1)
+    return statistics.median(times)
+
+
 def timed(function) -> float:
     started = time.perf_counter()
     function()
@@ -117,6 +131,7 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=8)
     parser.add_argument("--new-tokens", type=int, default=24)
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--only-steps", action="store_true", help="only the decoding-step table")
     options = parser.parse_args()
     load_before = os.getloadavg()
     torch.manual_seed(0)
@@ -166,20 +181,35 @@ def main() -> None:
     prompt_ids = tokenizer([prompt_text(tokenizer, r) for r in prompts_records], add_special_tokens=False)["input_ids"]
     encoded = _left_padded(prompt_ids, tokenizer.pad_token_id, loaded.model.device)
     steps = options.new_tokens
-    decode = {"raw loop (forward with KV cache)": lambda: raw_decode(loaded.model, encoded, steps),
-              "model.generate, dynamic cache (the pipeline's)": lambda: generate(loaded.model, tokenizer, encoded, steps, None),
-              "model.generate, static cache": lambda: generate(loaded.model, tokenizer, encoded, steps, "static")}
+    if options.only_steps:
+        decode = {}
+    else:
+        decode = {"raw loop (forward with KV cache)": lambda: raw_decode(loaded.model, encoded, steps),
+                  "model.generate, dynamic cache (the pipeline's)": lambda: generate(loaded.model, tokenizer, encoded, steps, None),
+                  "model.generate, static cache": lambda: generate(loaded.model, tokenizer, encoded, steps, "static")}
     times = {name: [] for name in decode}
-    decode["raw loop (forward with KV cache)"]()  # warm-up
+    if decode:
+        decode["raw loop (forward with KV cache)"]()  # warm-up
     for _ in range(options.rounds):
         for name, run in decode.items():
             times[name].append(timed(run))
-    raw = statistics.median(times["raw loop (forward with KV cache)"])
-    lines += [f"## Greedy generation ({len(prompt_ids)} prompts of {min(map(len, prompt_ids))}-{max(map(len, prompt_ids))} "
+    raw = statistics.median(times["raw loop (forward with KV cache)"]) if decode else 0.0
+    lines += [] if not decode else [f"## Greedy generation ({len(prompt_ids)} prompts of {min(map(len, prompt_ids))}-{max(map(len, prompt_ids))} "
               f"tokens, {steps} new tokens each, float32)", "",
               "| variant | new tokens/s (median) | ratio to raw loop |", "|---|---|---|"]
-    for name, values in times.items():
+    for name, values in times.items():  # empty with --only-steps
         lines.append(f"| {name} | {len(prompt_ids) * steps / statistics.median(values):.1f} | {raw / statistics.median(values):.2f} |")
+    sizes = (8, 16, 24, 32)
+    step = {size: [] for size in sizes}
+    for _ in range(options.rounds):
+        for size in sizes:
+            step[size].append(decode_step_seconds(loaded.model, size))
+    lines += ["", "Cost of one cached decoding step by batch size (64-token context; 32 generations at batch 24 "
+              "run as 16 + 16 rows, at batch 32 as one batch of 32):", "",
+              "| rows decoded together | seconds a step (median) | seconds per row a step |", "|---|---|---|"]
+    for size in sizes:
+        median = statistics.median(step[size])
+        lines.append(f"| {size} | {median:.3f} | {median / size:.4f} |")
     load_after = os.getloadavg()
     lines += ["", f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; load average (1 min) {load_before[0]:.1f} "
               f"at the start, {load_after[0]:.1f} at the end. `benchmarks/speed/run.py` "
