@@ -213,7 +213,8 @@ def main() -> None:
     load_after = os.getloadavg()
     lines += ["", f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}; load average (1 min) {load_before[0]:.1f} "
               f"at the start, {load_after[0]:.1f} at the end. `benchmarks/speed/run.py` "
-              f"--rounds {options.rounds} --train-rows {options.train_rows} --prompts {options.prompts} --new-tokens {options.new_tokens}."]
+              f"--rounds {options.rounds} --train-rows {options.train_rows} --prompts {options.prompts} --new-tokens {options.new_tokens}"
+              + (" --skip-training" if options.skip_training else "") + (" --only-steps" if options.only_steps else "") + "."]
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
