@@ -65,9 +65,7 @@ class TrainingConfig:
 class EvaluationConfig:
     scorer: str = "auto"  # auto: the data's domain scorer (tenacious) or token-f1
     max_new_tokens: int = 192
-    # A CPU decoding step costs about as much for 32 rows as for 16 (benchmarks/results/speed.md), so the
-    # default audit's 32 generations go in one batch rather than two.
-    generation_batch_size: int = 32
+    generation_batch_size: int = 24
     nll_batch_size: int = 8
     membership_train_rows: int = 48  # training rows scored for the membership probe
 
