@@ -163,7 +163,7 @@ def train_lora(
     peft_config = peft.LoraConfig(
         task_type="CAUSAL_LM", r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets
     )
-    precision = resolve_precision(training.precision, use_cuda=model.device.type == "cuda")
+    precision = resolve_precision(training.precision, use_cuda=loaded.model.device.type == "cuda")
     model = peft.get_peft_model(loaded.model, peft_config)
     model.train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
