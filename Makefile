@@ -35,6 +35,7 @@ bench: install
 	$(PY) benchmarks/families/run.py
 	$(PY) benchmarks/gradnorm/run.py
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/curves/run.py
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/speed/run.py
 
 validity: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/run.py

@@ -133,3 +133,19 @@ def test_write_field_refuses_to_overwrite_a_declared_field(data, tmp_path, capsy
     assert not out.exists()
     assert main(["families", data, "--infer", "--out", str(out), "--overwrite-field"]) == 0
     assert out.exists()
+
+
+def test_rows_without_a_family_are_counted_by_families_and_leakage(tmp_path, capsys):
+    rows = planted_rows(30, min_size=2, max_size=5, seed=3)
+    for index in (4, 9, 17):
+        rows[index]["family"] = None
+    path = write_rows(tmp_path / "some_missing.jsonl", rows)
+    assert_exit(["families", path], 2)
+    line = one_error_line(capsys)
+    assert f"'{rows[4]['id']}'" in line and f"3 of {len(rows)} records have none" in line and f"'{rows[17]['id']}'" in line
+    cut = len(rows) - 8
+    train, evaluation = write_rows(tmp_path / "train.jsonl", rows[:cut]), write_rows(tmp_path / "eval.jsonl", rows[cut:])
+    assert main(["leakage", "--train", train, "--eval", evaluation]) == 0
+    out = capsys.readouterr().out
+    assert f"train rows without a family (no declared sibling): 3 ({rows[4]['id']}, {rows[9]['id']}, {rows[17]['id']})" in out
+    assert "eval rows without a family" not in out

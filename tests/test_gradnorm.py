@@ -126,3 +126,26 @@ def test_aggregates_reach_integrations_and_log_history(tmp_path):
 
 def test_no_trainer_outside_a_training_loop():
     assert _find_running_trainer() is None
+
+
+def test_norms_under_bf16_autocast_equal_direct_autocast_gradients(tmp_path):
+    """With TrainingArguments(bf16=True) the Trainer runs the forward under torch.autocast; the callback
+    still reads the pre-clip gradients of the float32 LoRA weights, equal to a direct autocast backward."""
+    import torch
+
+    model, dataset, collator, args = _setup("llama", tmp_path, max_steps=1)
+    args.bf16 = True
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = _direct_step_norms(model, dataset, collator)
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
+    trainer.add_callback(GradNormCallback(path=tmp_path / "gradnorms.csv"))
+    trainer.train()
+    first = {(int(r["layer"]), r["module"], r["matrix"]): float(r["norm"]) for r in _read(tmp_path / "gradnorms.csv")}
+    assert first.keys() == expected.keys()
+    for key, value in expected.items():
+        # bfloat16 keeps 8 bits of mantissa, and row order inside the batch changes its rounding: a few
+        # percent apart, while a post-clip norm would be 1e-3 / (total norm) times smaller.
+        assert math.isfinite(first[key]) and first[key] == pytest.approx(value, rel=0.1), key
+    total = {entry["step"]: entry["grad_norm"] for entry in trainer.state.log_history if "grad_norm" in entry}[1]
+    assert total > 10 * TINY_CLIP  # clipping was active; the table is the Trainer's own pre-clip total
+    assert math.sqrt(sum(v ** 2 for v in first.values())) == pytest.approx(total, rel=1e-4)

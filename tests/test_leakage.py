@@ -1,6 +1,8 @@
 """The leakage audit finds what a random split leaks and finds nothing in a grouped split."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from augmenter import planted_rows
@@ -124,3 +126,26 @@ def test_missing_family_without_infer_is_a_user_error(records):
     unlabelled = [Record(r.id, r.completion, prompt_text=r.prompt_text) for r in records[:4]]
     with pytest.raises(MemgapError, match="--infer"):
         leakage_audit(unlabelled[:2], unlabelled[2:])
+    with pytest.raises(MemgapError, match="no eval record has a family"):
+        leakage_audit(records[:2], unlabelled[2:])
+
+
+def test_rows_without_a_family_have_no_sibling_and_are_named(records):
+    first_of_family, train, evaluation = set(), [], []
+    for record in records:
+        (train if record.family in first_of_family else evaluation).append(record)
+        first_of_family.add(record.family)
+    for index in (1, 4):
+        train[index] = dataclasses.replace(train[index], family=None)
+    evaluation[0] = dataclasses.replace(evaluation[0], family=None)
+    families_left = {r.family for r in train if r.family is not None}
+    expected = sum(r.family is not None and r.family in families_left for r in evaluation)
+    assert expected >= 3  # the check below can tell a missing family from a sibling
+    report = leakage_audit(train, evaluation)
+    assert report["eval_rows_with_train_sibling_count"] == expected
+    assert report["missing_family"] == {
+        "train": {"count": 2, "ids": [train[1].id, train[4].id]},
+        "eval": {"count": 1, "ids": [evaluation[0].id]},
+    }
+    offender = {row["eval_id"]: row["sibling"] for row in report["worst_offenders"]}
+    assert offender.get(evaluation[0].id, False) is False

@@ -47,10 +47,11 @@ def test_copying_adapter_is_caught_and_base_is_not(audit_inputs):
         assert probes[key]["adapter"] == 1.0 and probes[key]["base"] == 0.0
         assert probes[key]["by_holdout"]["seen"] == {"base": 0.0, "adapter": 1.0}
         assert probes[key]["by_holdout"]["unseen"]["adapter"] == 0.0  # own references copy nothing
-    for key in RATE_KEYS:  # two families answer four items: the clustered test cannot call that significant
+    for key in RATE_KEYS:  # two families answer four items: too few for the sign-flip test to judge anything
         difference = probes[key]["adapter_minus_base"]["seen"]
         assert difference["delta"] == 1.0 and difference["n"] == 4 and difference["n_families"] == 2
-        assert difference["p_value"] >= 0.25 > difference["item_level"]["p_value"]
+        assert difference["p_value"] is None and difference["ci_low"] is None
+        assert "with 5 or fewer families no 95 % sign-flip interval exists" in difference["note"]
         assert probes[key]["adapter_minus_base"]["unseen"]["delta"] == 0.0
     membership = probes["membership"]
     assert membership["n_members"] == 6 and membership["n_nonmembers"] == 4

@@ -138,3 +138,42 @@ def test_the_comparison_sets_sections_side_by_side_in_the_report_words(tmp_path)
     assert "rows in the largest 10 % of families" in [row[0] for row in concentration["rows"]]
     (pressure,) = [t for t in tables if t["rows"][0][0] == "where"]
     assert all(row[2] == "—" for row in pressure["rows"][1:])  # the second run has no gradient summary
+
+
+@pytest.mark.parametrize("turns, fold, dropped", [("all", 0, []), ("last", 3, ["r-07", "r-19"])])
+def test_the_data_section_states_the_rules_that_shaped_the_data(tmp_path, turns, fold, dropped):
+    run_dir = build_run_folder(tmp_path / "rules")
+    audit = json.loads((run_dir / "audit.json").read_text())
+    audit["data"]["rendering"] = {
+        "assistant_turns": turns, "system_turn": "fold" if fold else "keep", "folded_system_turns": fold,
+        "overlong_rows": {"policy": "drop" if dropped else "error", "max_length": 512, "dropped": len(dropped),
+                          "ids": dropped}}
+    (run_dir / "audit.json").write_text(json.dumps(audit), encoding="utf-8")
+    paths = render_report(run_dir)
+    for text in (paths["md"].read_text(encoding="utf-8"), html.unescape(paths["html"].read_text(encoding="utf-8"))):
+        data = text[text.index("Data and families"):].replace("\\_", "_")  # Markdown escapes underscores
+        data = data[:data.index("Family sizes")]  # the section's body, before its plot
+        learned = "every assistant turn" if turns == "all" else "only the final assistant turn"
+        assert learned in data and ("TRL's assistant-only loss" in data) == (turns == "all")
+        assert "scores the final assistant turn" in data
+        if fold:
+            assert f"folded into the first user turn (data.system_turn: fold): {fold} rows" in data
+        else:
+            assert "no system turn was folded" in data
+        if dropped:
+            assert f"over-long: {len(dropped)}" in data and all(i in data for i in dropped)
+        else:
+            assert "over-long: none" in data
+
+
+def test_an_undefined_p_value_is_shown_as_undefined_with_its_reason(tmp_path):
+    run_dir = build_run_folder(tmp_path / "few")
+    audit = json.loads((run_dir / "audit.json").read_text())
+    note = "with 5 or fewer families no 95 % sign-flip interval exists: this hold-out has 1"
+    audit["lifts"]["score"]["unseen"].update(ci_low=None, ci_high=None, p_value=None, n_families=1, note=note)
+    (run_dir / "audit.json").write_text(json.dumps(audit), encoding="utf-8")
+    markdown = render_report(run_dir)["md"].read_text(encoding="utf-8")
+    row = next(line for line in markdown.splitlines() if line.startswith("|") and "unseen families" in line
+               and "undefined" in line)
+    assert row.count("undefined") >= 2  # the interval and the p-value
+    assert note in markdown

@@ -18,7 +18,7 @@ def test_per_family_lifts_are_family_means_in_first_seen_order():
 
 def test_p_value_with_few_families_is_the_exact_enumeration():
     rng = np.random.default_rng(3)
-    families = np.array([0, 0, 1, 2, 2, 2, 3, 4, 4])
+    families = np.array([0, 0, 1, 2, 2, 2, 3, 4, 4, 5])  # 6 families: the fewest with a p-value at alpha 0.05
     differences = rng.normal(0.4, 1.0, families.size)
     sums = np.bincount(families, weights=differences)
     observed = abs(sums.sum())
@@ -26,7 +26,7 @@ def test_p_value_with_few_families_is_the_exact_enumeration():
     expected = np.mean(np.array(flips) >= observed - 1e-12)
     result = paired_delta(differences, np.zeros_like(differences), families, n_resamples=1000)
     assert result.p_value == pytest.approx(expected)
-    assert result.n == 9 and result.n_families == 5
+    assert result.n == 10 and result.n_families == 6
 
 
 def test_item_level_interval_matches_the_t_interval_for_many_items():
@@ -75,9 +75,10 @@ def test_all_differences_zero():
 
 def test_one_family_cannot_reject_and_has_no_bounded_interval():
     result = paired_delta([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], ["f", "f", "f"])
-    assert result.p_value == 1.0
+    assert np.isnan(result.p_value)  # 2 / 2^1 = 1: no p-value, not a p-value of 1
     block = result.to_dict()
     assert block["ci_low"] is None and block["ci_high"] is None and block["delta"] == 2.0
+    assert block["p_value"] is None and "neither an interval nor a p-value" in block["note"]
 
 
 def test_bad_input_is_refused_with_the_reason():

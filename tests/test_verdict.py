@@ -225,13 +225,52 @@ def test_undefined_ratio_leans_on_the_gap():
 def test_an_unseen_hold_out_without_an_interval_is_named_and_explained():
     audit = audit_from_lifts(seen=(0.26, 0.03), unseen=(0.10, 0.04), n_unseen_families=4)
     note = "with 5 or fewer families no 95 % sign-flip interval exists: this hold-out has 4"
-    audit["lifts"]["score"]["unseen"].update(ci_low=None, ci_high=None, p_value=0.125, note=note)
+    audit["lifts"]["score"]["unseen"].update(ci_low=None, ci_high=None, p_value=None, note=note)
     verdict = decide(audit, VerdictConfig())
     assert "95 % CI undefined" in verdict["claim"]
     assert ("No 95 % CI exists for the unseen-family lift (4 families): with 5 or fewer families no 95 % "
             "sign-flip interval exists.") in verdict["claim"]
     assert any(note in reason for reason in verdict["reasons"])
     assert "add families" in verdict["claim"]
+
+
+def _without_interval(audit: dict, metric: str, holdout: str, n_families: int) -> None:
+    note = (f"with 5 or fewer families no 95 % sign-flip interval exists: this hold-out has {n_families}, and the "
+            f"smallest attainable p-value, 2 / 2^{n_families} = {2 / 2 ** n_families:.3g}, is above alpha 0.05")
+    audit["lifts"][metric][holdout].update(ci_low=None, ci_high=None, p_value=None, n_families=n_families, note=note)
+
+
+def test_too_few_families_for_any_interval_is_inconclusive_not_no_lift():
+    # The figures of a no-lift audit, but neither hold-out has families enough for an interval.
+    audit = audit_from_lifts(seen=(0.01, 0.03), unseen=(-0.01, 0.04))
+    assert decide(audit, VerdictConfig())["label"] == "no-lift"
+    _without_interval(audit, "score", "seen", 3)
+    _without_interval(audit, "score", "unseen", 1)
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "inconclusive"
+    assert "cannot tell a lift" in verdict["claim"] and "no detectable improvement" not in verdict["claim"]
+    assert "with 5 or fewer families no 95 % sign-flip interval exists" in verdict["claim"]
+    assert "at least 6 families" in verdict["to_settle"] and "3 seen, 1 unseen" in verdict["to_settle"]
+    assert any("p undefined" in reason and "cannot judge" in reason for reason in verdict["reasons"])
+    # The families an interval needs follow the audit's alpha.
+    audit["config"] = {"stats": {"alpha": 0.01}}
+    assert "at least 8 families" in decide(audit, VerdictConfig())["to_settle"]
+
+
+def test_one_untestable_hold_out_is_enough_to_withhold_no_lift():
+    audit = audit_from_lifts(seen=(0.01, 0.03), unseen=(-0.01, 0.04))
+    _without_interval(audit, "score", "unseen", 4)
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "inconclusive"
+    assert "4 unseen" in verdict["to_settle"] and "seen," not in verdict["to_settle"]
+
+
+def test_a_clear_seen_lift_and_gap_still_show_memorization_without_an_unseen_interval():
+    audit = audit_from_lifts(seen=(0.26, 0.03), unseen=(0.02, 0.04))
+    _without_interval(audit, "score", "unseen", 4)
+    verdict = decide(audit, VerdictConfig())
+    assert verdict["label"] == "memorizes-families"
+    assert "No 95 % CI exists for the unseen-family lift (4 families)" in verdict["claim"]
 
 
 def test_a_defined_audit_carries_no_undefined_sentence():

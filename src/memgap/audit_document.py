@@ -95,6 +95,7 @@ def training_section(result) -> dict[str, Any]:
         "epochs": result.epochs,
         "seconds": result.seconds,
         "tokens_per_s": result.tokens_per_s,
+        "precision": result.precision,
         "train_loss_first": losses[0] if losses else None,
         "train_loss_last": losses[-1] if losses else None,
         "truncated_rows": result.truncated_rows,

@@ -74,6 +74,7 @@ class TrainingConfig:
     curve_points: int = 4
     curve_holdout_items: int = 6  # items per hold-out scored at each curve point, spread over families
     curve_train_items: int = 2  # training rows scored at each curve point (the training-sample curve)
+    precision: str = "auto"  # auto (bf16 autocast where the CPU/GPU has native bfloat16), fp32 or bf16
 
 
 @dataclass
@@ -287,6 +288,8 @@ def _validate(config: AuditConfig, source: str) -> None:
         (config.training.curve_points >= 0, "training.curve_points", "must be 0 (off) or positive"),
         (config.training.curve_holdout_items >= 2, "training.curve_holdout_items", "must be at least 2"),
         (config.training.curve_train_items >= 0, "training.curve_train_items", "must be 0 (no training curve) or positive"),
+        (config.training.save_steps >= 1, "training.save_steps", "must be at least 1"),
+        (config.training.precision in ("auto", "fp32", "bf16"), "training.precision", "must be 'auto', 'fp32' or 'bf16'"),
         (config.model.max_length >= 16, "model.max_length", "must be at least 16"),
         (config.model.device in MODEL_DEVICES, "model.device", f"must be one of {', '.join(MODEL_DEVICES)}"),
         (config.model.dtype in MODEL_DTYPES, "model.dtype", f"must be one of {', '.join(MODEL_DTYPES)}"),

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from memgap.data.records import Record
-from memgap.data.values import require_families
 from memgap.errors import MemgapError
 from memgap.families.inference import DEFAULT_THRESHOLD, infer_families
 from memgap.families.shingles import BOILERPLATE_SHARE, shingle_vectors
@@ -51,13 +50,16 @@ def leakage_audit(
         boilerplate_share: shingles and 13-grams in more than this share of training rows are
             left out of every view.
     Returns `eval_rows_with_train_sibling`, the figures of each view under `completion_view` and
-    `whole_row_view`, the worst offenders (by whole-row similarity) and the gate. Raises
-    MemgapError when a side is empty or, without `infer`, a row has no family.
+    `whole_row_view`, the worst offenders (by whole-row similarity), the rows of each side without
+    a declared family (`missing_family`: count and ids; such a row has no declared sibling) and
+    the gate. Raises MemgapError when a side is empty or, without `infer`, no row of a side has a
+    family (the field is absent or misnamed).
     """
     if not train or not evaluation:
         raise MemgapError(f"leakage audit needs rows on both sides (train {len(train)}, eval {len(evaluation)})")
     train_families, eval_families = _families(train, evaluation, infer)
-    has_sibling = np.isin(np.asarray(eval_families, dtype=object).astype(str), np.asarray(train_families, dtype=object).astype(str))
+    train_family_set = {family for family in train_families if family is not None}
+    has_sibling = np.array([family is not None and family in train_family_set for family in eval_families], dtype=bool)
     texts = {
         "completion": ([record.completion for record in train], [record.completion for record in evaluation]),
         "whole_row": ([record.full_text for record in train], [record.full_text for record in evaluation]),
@@ -95,6 +97,11 @@ def leakage_audit(
         "family_source": "inferred" if infer else "declared",
         "eval_rows_with_train_sibling": sibling_share,
         "eval_rows_with_train_sibling_count": int(has_sibling.sum()),
+        "missing_family": {
+            side: {"count": len(missing), "ids": missing}
+            for side, missing in (("train", _missing_ids(train, train_families)),
+                                  ("eval", _missing_ids(evaluation, eval_families)))
+        },
         "similarity_threshold": float(similarity_threshold),
         "boilerplate_share": float(boilerplate_share),
         **{f"{view}_view": figures for view, figures in views.items()},
@@ -116,13 +123,30 @@ def leakage_audit(
     }
 
 
-def _families(train, evaluation, infer: bool) -> tuple[list[str], list[str]]:
+def _families(train, evaluation, infer: bool) -> tuple[list[str | None], list[str | None]]:
+    """Each side's family labels; None where a row declares none (NaN, NA and empty count as none).
+
+    A row without a family is a row without a declared sibling, so the audit goes on and names it;
+    a side where no row declares one has no family field worth the name, and is refused.
+    """
     if infer:
         labels = infer_families([record.full_text for record in (*train, *evaluation)])
         return labels[: len(train)], labels[len(train):]
+    sides = []
     for side, records in (("train", train), ("eval", evaluation)):
-        require_families(records, label=f"{side} record")
-    return [record.family for record in train], [record.family for record in evaluation]
+        families = [record.family if record.family not in (None, "") else None for record in records]
+        if all(family is None for family in families):
+            raise MemgapError(
+                f"no {side} record has a family (first: '{records[0].id}'; NaN, NA and empty count as none); "
+                "pass --family-field NAME, or --infer to infer families", where=records[0].source,
+            )
+        sides.append(families)
+    return sides[0], sides[1]
+
+
+def _missing_ids(records: Sequence[Record], families: Sequence[str | None]) -> list[str]:
+    """Ids of the rows whose family is missing, in file order."""
+    return [record.id for record, family in zip(records, families) if family is None]
 
 
 def nearest_train_similarity(

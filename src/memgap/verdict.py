@@ -8,7 +8,10 @@ A lift is *significantly positive* when its point estimate is above zero, its p-
 `alpha` and its lower confidence bound is above zero: both the test and the interval must agree
 before a claim rests on it. Labels, in the order the rules are tried, on the primary metric:
 
-1. `no-lift`: neither the seen-family nor the unseen-family lift is significantly positive.
+1. `no-lift`: neither the seen-family nor the unseen-family lift is significantly positive, and
+   both could have been (each has an interval and a p-value). Where one of them has none (too few
+   families for the sign-flip test to reject anything), the data cannot tell a lift from none and
+   the label is `inconclusive`; `to_settle` says how many families an interval needs.
 2. `memorizes-families`: the seen-family lift and the gap (seen minus unseen lift) are both
    significantly positive, and either the unseen lift is not significantly positive, or the
    generalization ratio (unseen / seen lift) is below `min_generalization_ratio`, or the adapter
@@ -37,9 +40,11 @@ import math
 from typing import Any
 
 from memgap.config import VerdictConfig
-from memgap.report.formatting import is_number, percent_number, plain, points, signed, signed_points
+from memgap.report.formatting import is_number, p_text, percent_number, plain, points, signed, signed_points
+from memgap.stats.signflip import min_families_for_interval
 from memgap.verdict_figures import copy_excess as _copy_excess
 from memgap.verdict_figures import copy_interval as _copy_interval
+from memgap.verdict_figures import copy_uncertainty
 from memgap.verdict_figures import families_text as _families
 from memgap.verdict_figures import metric_name as _metric_name
 from memgap.verdict_figures import p_phrase as _p
@@ -47,6 +52,7 @@ from memgap.verdict_figures import ratio as _ratio
 from memgap.verdict_figures import secondary as _secondary
 from memgap.verdict_figures import undefined_note as _undefined_note
 from memgap.verdict_figures import usable as _usable
+from memgap.verdict_settle import to_settle
 
 LABELS = ("generalizes", "memorizes-families", "no-lift", "inconclusive")
 QUALIFIERS = ("partly-family-specific",)
@@ -62,14 +68,14 @@ def decide(audit: dict[str, Any], config: VerdictConfig | None = None) -> dict[s
         return _result(
             "inconclusive",
             f"The audit holds no usable {_metric_name(metric, audit)} lifts on both hold-outs, so it supports no claim.",
-            [f"lifts.{metric}.seen and lifts.{metric}.unseen must both hold a delta and a p-value"],
+            [f"lifts.{metric}.seen and lifts.{metric}.unseen must both hold a delta"],
             f"Evaluate base and adapter on both hold-outs with the '{metric}' metric.",
             metric,
         )
     gap = (audit.get("gap") or {}).get(metric)
     facts = _Facts(audit, config, metric, seen, unseen, gap)
     if not facts.seen_positive and not facts.unseen_positive:
-        return facts.no_lift()
+        return facts.too_few_families() if facts.untestable else facts.no_lift()
     if facts.seen_positive and facts.gap_positive and (
         not facts.unseen_positive or not facts.ratio_ok or facts.copying
     ):
@@ -88,8 +94,11 @@ class _Facts:
         self.name = _metric_name(metric, audit)
         alpha_ci = ((audit.get("config") or {}).get("stats") or {}).get("alpha", config.alpha)
         self.ci = f"{percent_number((1 - float(alpha_ci)) * 100)} % CI"
+        self.families_for_interval = min_families_for_interval(float(alpha_ci))
         self.seen_positive = self._positive(seen)
         self.unseen_positive = self._positive(unseen)
+        # Primary lifts the test could not judge (no interval or p-value): no claim of "no lift" rests on them.
+        self.untestable = [where for where, s in (("seen", seen), ("unseen", unseen)) if _undefined_note(s)]
         self.gap_positive = _usable(gap) and self._positive(gap)  # no estimated gap: no test on it
         self.ratio = _ratio(audit, metric, seen, unseen)
         if self.ratio is None:  # seen lift not distinguishable from zero: ask only that unseen is not clearly below it
@@ -116,7 +125,7 @@ class _Facts:
         ci_low = s.get("ci_low")
         return (
             s["delta"] > 0
-            and s["p_value"] < self.config.alpha
+            and is_number(s.get("p_value")) and s["p_value"] < self.config.alpha
             and (ci_low is None or ci_low > 0)
         )
 
@@ -124,7 +133,7 @@ class _Facts:
         ci_high = s.get("ci_high")
         return (
             s["delta"] < 0
-            and s["p_value"] < self.config.alpha
+            and is_number(s.get("p_value")) and s["p_value"] < self.config.alpha
             and (ci_high is None or ci_high < 0)
         )
 
@@ -148,31 +157,29 @@ class _Facts:
                 f"model's{self._copy_uncertainty()}.")
 
     def _copy_uncertainty(self) -> str:
-        """' (95 % CI -3 to +27 points, p = 0.12, 16 families)' from the family-clustered difference, if recorded."""
-        s = self.copy_interval
-        if s is None:
-            return ""
-        inner = []
-        if is_number(s.get("ci_low")) and is_number(s.get("ci_high")):
-            low, high = (round(100 * s[key]) + 0 for key in ("ci_low", "ci_high"))  # an int: no "-0"
-            inner.append(f"{self.ci} {low:+d} to {high:+d} points")
-        inner.append(_p(s))
-        if s.get("n_families") is not None:
-            inner.append(f"{int(s['n_families'])} families")
-        return f" ({', '.join(inner)})"
+        return copy_uncertainty(self.copy_interval, ci=self.ci)
 
     def _reasons(self) -> list[str]:
         alpha = plain(self.config.alpha)
+        def judged(where: str, positive: bool) -> str:
+            if positive:
+                return "significantly positive"
+            if where in self.untestable:
+                return "the test cannot judge it (no interval or p-value)"
+            return f"not significantly positive at alpha {alpha}"
+
         reasons = [
             f"Seen-family lift in {self.name}: {self._lift(self.seen)}, {_p(self.seen)}; "
-            + ("significantly positive" if self.seen_positive else f"not significantly positive at alpha {alpha}") + ".",
+            + judged("seen", self.seen_positive) + ".",
             f"Unseen-family lift in {self.name}: {self._lift(self.unseen)}, {_p(self.unseen)}; "
-            + ("significantly positive" if self.unseen_positive else f"not significantly positive at alpha {alpha}") + ".",
+            + judged("unseen", self.unseen_positive) + ".",
         ]
         if _usable(self.gap):
             reasons.append(
                 f"Memorization gap (seen minus unseen lift): {self._lift(self.gap, families=False)}, {_p(self.gap)}; "
-                + ("significantly positive." if self.gap_positive else "not significantly positive.")
+                + ("significantly positive." if self.gap_positive else
+                   "the test cannot judge it (no interval or p-value)." if _undefined_note(self.gap) else
+                   "not significantly positive.")
             )
         if self.ratio is not None:
             reasons.append(
@@ -181,7 +188,9 @@ class _Facts:
                 + f" the threshold {plain(self.config.min_generalization_ratio)}."
             )
         else:
-            reasons.append("Generalization ratio undefined (the seen-family lift is not distinguishable from zero).")
+            why = ("the seen-family lift has no interval" if "seen" in self.untestable
+                   else "the seen-family lift is not distinguishable from zero")
+            reasons.append(f"Generalization ratio undefined ({why}).")
         if self.copy_excess is not None:
             above = self.copy_excess > self.config.max_copy_rate_excess
             reasons.append(
@@ -226,6 +235,16 @@ class _Facts:
         claim += self._undefined_sentence()
         claim += self._family_specific_claim(include_primary=True) + self._curves_claim()
         return self._labelled("no-lift", claim, None)
+
+    def too_few_families(self) -> dict[str, Any]:
+        """Neither lift significantly positive, and at least one the test could not judge at all."""
+        claim = (
+            f"The data cannot tell a lift in {self.name} from none: {self._lift(self.seen)} on held-out members of "
+            f"families it trained on and {self._lift(self.unseen)} on families it never saw."
+        )
+        claim += self._undefined_sentence()
+        claim += self._family_specific_claim(include_primary=True) + self._curves_claim()
+        return self._labelled("inconclusive", claim, self._to_settle())
 
     def memorizes(self) -> dict[str, Any]:
         claim = (
@@ -363,22 +382,9 @@ class _Facts:
                 "declared significant here; add families before reading this as evidence either way.")
 
     def _to_settle(self) -> str:
-        power = (self.audit.get("power") or {}).get(self.metric) or {}
-        needed = power.get("families_needed")
-        have = self.unseen.get("n_families")
-        target = power.get("target_power", 0.8)
-        if isinstance(needed, (int, float)) and math.isfinite(needed):
-            text = f"About {int(math.ceil(needed))} unseen families"
-            if have is not None:
-                text += f" (this audit has {int(have)})"
-            effect = power.get("effect", self.gap.get("delta") if _usable(self.gap) else None)
-            if effect is not None:
-                text += f" would detect a gap of {signed(effect)} in {self.name}"
-            return text + f" with {percent_number(float(target) * 100)} % power."
-        return (
-            "More unseen families (the power analysis is missing or found no finite number): "
-            "re-run with a larger unseen-family hold-out or several seeds."
-        )
+        return to_settle(self.audit, self.metric, seen=self.seen, unseen=self.unseen, gap=self.gap,
+                         untestable=self.untestable, families_for_interval=self.families_for_interval, ci=self.ci,
+                         name=self.name)
 
 
 def _result(label: str, claim: str, reasons: list[str], to_settle: str | None, metric: str, *,

@@ -12,12 +12,8 @@ from memgap.report.formatting import undefined_reason as undefined_note  # why a
 
 
 def usable(s: Any) -> bool:
-    """An estimate (S block) with a finite delta and p-value: one a rule can test."""
-    return (
-        isinstance(s, dict)
-        and is_number(s.get("delta"))
-        and is_number(s.get("p_value"))
-    )
+    """An estimate (S block) with a delta; its interval and p-value may be undefined (`undefined_note` says why)."""
+    return isinstance(s, dict) and is_number(s.get("delta"))
 
 
 def families_text(n: Any) -> str:
@@ -76,5 +72,21 @@ def metric_name(metric: str, audit: dict) -> str:
 
 
 def p_phrase(s: dict) -> str:
-    """The estimate's p-value in a sentence ('p = 0.03')."""
-    return p_text(float(s["p_value"]))
+    """The estimate's p-value in a sentence ('p = 0.03'), 'p undefined' where there is none."""
+    return p_text(float(s["p_value"])) if is_number(s.get("p_value")) else "p undefined"
+
+
+def copy_uncertainty(s: dict | None, *, ci: str) -> str:
+    """' (95 % CI -3 to +27 points, p = 0.12, 16 families)' from the family-clustered copy-rate
+    difference `s` (fractions; `copy_interval`), '' when none was recorded. `ci` names the interval."""
+    if s is None:
+        return ""
+    inner = []
+    if is_number(s.get("ci_low")) and is_number(s.get("ci_high")):
+        low, high = (round(100 * s[key]) + 0 for key in ("ci_low", "ci_high"))  # an int: no "-0"
+        inner.append(f"{ci} {low:+d} to {high:+d} points")
+    inner.append(p_phrase(s))
+    if s.get("n_families") is not None:
+        inner.append(f"{int(s['n_families'])} families")
+    return f" ({', '.join(inner)})"
+

@@ -125,9 +125,15 @@ def _leakage_text(report: dict) -> str:
     def both(key: str) -> str:
         return f"completion {report['completion_view'][key]:.1%}, whole row {report['whole_row_view'][key]:.1%}"
 
+    missing = [
+        f"{side} rows without a family (no declared sibling): {figures['count']} "
+        f"({', '.join(figures['ids'][:10])}{', ...' if figures['count'] > 10 else ''})"
+        for side, figures in report["missing_family"].items() if figures["count"]
+    ]
     return "\n".join([
         f"{report['eval_rows']} eval rows against {report['train_rows']} train rows ({report['family_source']} families)",
         f"with a train sibling: {report['eval_rows_with_train_sibling']:.1%}",
+        *missing,
         f"nearest train row above similarity {report['similarity_threshold']:g}: {both('eval_rows_above_similarity')}",
         f"sharing a 13-gram with train: {both('eval_rows_with_13gram_overlap')}",
         f"(completion: eval reference completion vs train completions; whole row: prompt and completion; "

@@ -75,15 +75,20 @@ def has_family(family: Any) -> bool:
 
 def require_families(records: Iterable[Any], *, label: str = "record", family_field: str | None = None,
                      hint: str = FAMILY_HINT) -> None:
-    """Raise MemgapError at the first record without a family, naming its file and line (`record.source`).
+    """Raise MemgapError when records have no family: the first one's file and line (`record.source`),
+    how many of the records have none, and the first five ids.
 
     `label` names the records in the message (e.g. "train record"); `family_field` the column read.
     The one check for a missing family once records exist: the splitters, the leakage audit, family
     assignment and the training-curve callback call it (reading with `require_family` names the cell).
     """
-    column = f" in field '{family_field}'" if family_field else ""
-    for record in records:
-        if not has_family(record.family):
-            raise MemgapError(f"{label} '{record.id}' has no family{column} (NaN, NA and empty count as none); {hint}",
-                              where=getattr(record, "source", None))
+    records = list(records)
+    missing = [record for record in records if not has_family(record.family)]
+    if missing:
+        column = f" in field '{family_field}'" if family_field else ""
+        shown = ", ".join(f"'{record.id}'" for record in missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise MemgapError(f"{label} '{missing[0].id}' has no family{column} (NaN, NA and empty count as none); "
+                          f"{len(missing)} of {len(records)} records have none: {shown}; {hint}",
+                          where=getattr(missing[0], "source", None))
 

@@ -1,7 +1,8 @@
 """Greedy, batched generation of completions for hold-out records.
 
-Prompts are rendered exactly as in training (`memgap.encoding.prompt_text`), left-padded, and
-sorted by length so that each batch wastes little padding; outputs come back in input order.
+Prompts are rendered exactly as in training (`memgap.encoding.prompt_text`), tokenized once,
+grouped into balanced batches of similar token length (`memgap.evaluation.batching`) and left-padded;
+outputs come back in input order.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tqdm.auto import tqdm
 
 from memgap.data.records import Record
 from memgap.encoding import prompt_text
+from memgap.evaluation.batching import length_batches
 
 
 @torch.no_grad()
@@ -25,32 +27,43 @@ def generate_completions(
     progress: bool = False,
     description: str = "generating",
 ) -> list[str]:
-    """Greedy completions for each record's prompt, decoded without special tokens."""
+    """Greedy completions for each record's prompt, decoded without special tokens.
+
+    Parameters: `max_new_tokens` caps each completion; `batch_size` is the most prompts decoded
+    together (batches are balanced, so 32 prompts at 24 run as 16 + 16). Returns one string per record.
+    """
     prompts = [prompt_text(tokenizer, record) for record in records]
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"] if prompts else []
     outputs: list[str] = [""] * len(prompts)
-    previous_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"  # decoder-only models must see the prompt end right before generation
     stop_ids = _stop_token_ids(tokenizer)
-    try:
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        for batch in tqdm(batches, desc=description, disable=not progress, unit="batch"):
-            encoded = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False)
-            encoded = {key: value.to(model.device) for key, value in encoded.items()}
-            generated = model.generate(
-                **encoded,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                num_beams=1,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=stop_ids,
-            )
-            new_tokens = generated[:, encoded["input_ids"].shape[1] :]
-            for index, tokens in zip(batch, new_tokens):
-                outputs[index] = tokenizer.decode(tokens, skip_special_tokens=True).strip()
-    finally:
-        tokenizer.padding_side = previous_side
+    batches = length_batches([len(ids) for ids in prompt_ids], batch_size)
+    for batch in tqdm(batches, desc=description, disable=not progress, unit="batch"):
+        encoded = _left_padded([prompt_ids[i] for i in batch], tokenizer.pad_token_id, model.device)
+        generated = model.generate(
+            **encoded,
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            num_beams=1,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=stop_ids,
+        )
+        new_tokens = generated[:, encoded["input_ids"].shape[1] :]
+        for index, tokens in zip(batch, new_tokens):
+            outputs[index] = tokenizer.decode(tokens, skip_special_tokens=True).strip()
     return outputs
+
+
+def _left_padded(rows: Sequence[Sequence[int]], pad_id: int, device) -> dict[str, torch.Tensor]:
+    """input_ids and attention_mask with the padding on the left: decoder-only models must see each
+    prompt's end right before the first generated token."""
+    width = max(len(row) for row in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for index, row in enumerate(rows):
+        if row:
+            input_ids[index, width - len(row):] = torch.tensor(row)
+            attention_mask[index, width - len(row):] = 1
+    return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
 
 
 def _stop_token_ids(tokenizer) -> list[int]:

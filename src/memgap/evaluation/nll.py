@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from memgap.data.records import Record
 from memgap.encoding import IGNORE_INDEX, encode
+from memgap.evaluation.batching import length_batches
 from memgap.evaluation.token_stats import TokenStats
 
 
@@ -39,10 +40,9 @@ def completion_token_stats(
         from memgap.encoding import overlong_error
 
         raise overlong_error(empty, max_length, max(e.full_length for e in encoded if e.record_id in set(empty)))
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
     results: list[TokenStats | None] = [None] * len(encoded)
     pad_id = tokenizer.pad_token_id
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = length_batches([len(example.input_ids) for example in encoded], batch_size)
     for batch in tqdm(batches, desc=description, disable=not progress, unit="batch"):
         width = max(len(encoded[i].input_ids) for i in batch)
         input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)

@@ -13,7 +13,7 @@ from typing import Any
 from memgap.report import plots, sections
 from memgap.report.artifacts import RunArtifacts, load_audit
 from memgap.report.blocks import HOLDOUT_NAMES, figure, metric_title, note, section, table
-from memgap.report.formatting import interval, is_number, p_value, signed
+from memgap.report.formatting import estimate_p_value, interval, is_number, signed
 from memgap.report.render import verdict_view, write_documents
 
 FILES_DIR = "compare_files"
@@ -74,7 +74,7 @@ def lifts_table(names: list[str], audits: list[dict[str, Any]]) -> dict[str, Any
 def _estimate(s: Any) -> str:
     if not isinstance(s, dict) or not is_number(s.get("delta")):
         return "—"
-    return f"{signed(s['delta'])} ({interval(s)}, p {p_value(s.get('p_value'))})"
+    return f"{signed(s['delta'])} ({interval(s)}, p {estimate_p_value(s)})"
 
 
 def _change(estimates: list[Any]) -> str:

@@ -127,14 +127,16 @@ def is_pooled(s: Any) -> bool:
 def estimate_line(s: dict, *, alpha: float = 0.05) -> str:
     """One estimate on one line for a console or a caption: lift, interval, p-value, sizes, and why a figure is missing.
 
-    '+0.120  95 % CI undefined, p=0.06  n=12 items / 4 families  (with 5 or fewer families no ...)'
+    '+0.120  95 % CI undefined, p-value undefined  n=12 items / 4 families  (with 5 or fewer families no ...)'
     """
     level = f"{(1 - alpha) * 100:g} %"
-    text = f"{signed(s.get('delta')):>7s}  {level} CI {interval(s)}, p={p_value(s.get('p_value'))}"
+    shown_p = estimate_p_value(s)
+    text = f"{signed(s.get('delta')):>7s}  {level} CI {interval(s)}, " + (
+        "p-value undefined" if shown_p == "undefined" else f"p={shown_p}")
     if s.get("n") is not None:
         text += f"  n={s['n']} items"
         if s.get("n_families") is not None:
-            text += f" / {s['n_families']} families"
+            text += f" / {s['n_families']} famil{'y' if s['n_families'] == 1 else 'ies'}"
     if is_pooled(s):
         text += "  [pooled over seeds]"
     reason = undefined_reason(s)
@@ -161,6 +163,15 @@ def figure_notes(audit: dict) -> list[str]:
     return notes
 
 
+def estimate_p_value(s: Any) -> str:
+    """An estimate's p-value as shown: 'undefined' where the estimate exists but its p-value does not
+    (too few families for the test to reject anything; `undefined_reason` says why), '—' where no
+    estimate was recorded."""
+    if isinstance(s, dict) and is_number(s.get("delta")) and not is_number(s.get("p_value")):
+        return "undefined"
+    return p_value(s.get("p_value") if isinstance(s, dict) else None)
+
+
 def p_value(p: Any) -> str:
     """A p-value to two decimals (two significant digits below 0.01), never printed below its value when it is
     an exact small fraction: a sign-flip test's attainable minimum 2/2^4 = 0.125 prints as 0.125, not 0.12."""
@@ -178,11 +189,13 @@ def p_value(p: Any) -> str:
 
 
 def points_interval(s: Any) -> str:
-    """A rate difference's interval in percentage points, with its p-value; '—' where none was recorded."""
+    """A rate difference's interval in percentage points, with its p-value; 'undefined (why)' where the
+    difference exists but its interval does not, '—' where none was recorded."""
     if not has_interval(s):
-        return "—"
+        reason = undefined_reason(s)
+        return f"undefined ({reason})" if reason else "—"
     low, high = (round(100 * s[key], 1) + 0.0 for key in ("ci_low", "ci_high"))  # + 0.0: no "-0.0"
-    return f"{low:+.1f} to {high:+.1f} pts (p {p_value(s.get('p_value'))})"
+    return f"{low:+.1f} to {high:+.1f} pts (p {estimate_p_value(s)})"
 
 
 def p_text(p: float) -> str:

@@ -17,8 +17,9 @@ from memgap.report.blocks import (
     LABEL_STYLES, figure, holdout_names, metric_title, named_figures, note, paragraph, raw_table, safe_name, section,
     sentences, table,
 )
+from memgap.report.data_rules import rendering_sentences
 from memgap.report.evidence import examples_section, probes_section
-from memgap.report.formatting import figure_notes, interval, is_number, number, p_value, percent, seconds, signed
+from memgap.report.formatting import estimate_p_value, figure_notes, interval, is_number, number, percent, seconds, signed
 
 PARTS = (("train", "training"), ("seen_holdout", "seen-family hold-out"), ("unseen_holdout", "unseen-family hold-out"))
 BAND_NAMES = {"early": "early layers", "middle": "middle layers", "late": "late layers"}
@@ -39,8 +40,8 @@ def lifts_section(run: RunArtifacts) -> dict:
             s = lifts.get(holdout) or {}
             item = s.get("item_level") or {}
             if item:
-                rows.append([metric_title(metric, audit), holdout_names(audit)[holdout], f"{interval(s)} (p {p_value(s.get('p_value'))})",
-                             f"{interval(item)} (p {p_value(item.get('p_value'))})"])
+                rows.append([metric_title(metric, audit), holdout_names(audit)[holdout], f"{interval(s)} (p {estimate_p_value(s)})",
+                             f"{interval(item)} (p {estimate_p_value(item)})"])
     if audit.get("protocol") == "observational":
         parts = ("'With a training sibling': evaluation rows whose family has a row in the training data; 'without a "
                  "training sibling': the others. The gap is the first part's lift minus the second's: what the "
@@ -72,13 +73,13 @@ def key_figures_table(audit: dict[str, Any]) -> dict:
             s = audit["lifts"][metric].get(holdout) or {}
             means = (metrics.get(metric) or {}).get(holdout) or {}
             rows.append([title, holdout_names(audit)[holdout], number(means.get("base")), number(means.get("adapter")),
-                         signed(s.get("delta")), interval(s), p_value(s.get("p_value")), number(s.get("n")),
+                         signed(s.get("delta")), interval(s), estimate_p_value(s), number(s.get("n")),
                          number(s.get("n_families"))])
         gap = (audit.get("gap") or {}).get(metric)
         if isinstance(gap, dict):
             rows.append([title, "gap (with − without sibling)" if audit.get("protocol") == "observational"
                          else "gap (seen − unseen)", "", "", signed(gap.get("delta")), interval(gap),
-                         p_value(gap.get("p_value")), "", ""])
+                         estimate_p_value(gap), "", ""])
         ratio = (audit.get("generalization_ratio") or {}).get(metric)
         if isinstance(ratio, dict):
             ratio_ci = "—" if not (is_number(ratio.get("ci_low")) and is_number(ratio.get("ci_high"))) else \
@@ -110,7 +111,7 @@ def comparability_section(run: RunArtifacts) -> dict | None:
         return None
     # The base model's own figures: its NLL, not a reduction (the lifts' "NLL reduction" is base minus adapter).
     rows = [["NLL" if metric == "nll" else metric_title(metric, audit), number(entry.get("seen")), number(entry.get("unseen")),
-             f"{interval(entry['difference'])} (p {p_value(entry['difference'].get('p_value'))})"]
+             f"{interval(entry['difference'])} (p {estimate_p_value(entry['difference'])})"]
             for metric, entry in (comparability.get("base") or {}).items()]
     return section("comparability", "Comparability of the parts", [
         paragraph(comparability.get("sentence", "")),
@@ -135,7 +136,8 @@ def per_family_section(run: RunArtifacts) -> dict:
 
 
 def data_section(run: RunArtifacts) -> dict:
-    """The data set, how concentrated its families are, and a rank plot of family sizes."""
+    """The data set, the rules that shaped it (turns trained, system turns, over-long rows), how
+    concentrated its families are, and a rank plot of family sizes."""
     audit = run.audit
     data, families = audit.get("data") or {}, audit.get("families") or {}
     size = families.get("size") if isinstance(families.get("size"), dict) else {}
@@ -147,6 +149,7 @@ def data_section(run: RunArtifacts) -> dict:
         named_figures("The data set", [
             ("file", data.get("path")), ("rows", _n(data.get("rows"))), ("families", _n(data.get("families"))),
             ("family labels", data.get("family_source")), ("scorer", data.get("scorer"))]),
+        *[paragraph(text) for text in rendering_sentences(data.get("rendering"))],
         named_figures("How concentrated the families are", [
             ("largest family, rows", _n(size.get("max", max(sizes) if sizes else None))),
             ("median family, rows", _n(size.get("median"))),

@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 
 from memgap.stats.families import FamilySums, family_sums, paired_differences
-from memgap.stats.signflip import confidence_interval, p_value_at, sign_flip_distribution, undefined_interval_note
+from memgap.stats.signflip import (
+    confidence_interval,
+    min_families_for_interval,
+    p_value_at,
+    sign_flip_distribution,
+    undefined_interval_note,
+)
 
 FAMILY_SIGN_FLIP = "family sign-flip permutation; CI by test inversion"
 ITEM_SIGN_FLIP = "item sign-flip permutation; CI by test inversion (ignores families)"
@@ -94,13 +100,20 @@ def consistent_with_test(ci_low: float, ci_high: float, *, p_value: float, alpha
 
 def sign_flip_estimate(grouped: FamilySums, *, n_resamples: int, alpha: float,
                        rng: np.random.Generator, method: str) -> Estimate:
-    """Mean difference, sign-flip p-value and inverted CI for differences already summed per family."""
+    """Mean difference, sign-flip p-value and inverted CI for differences already summed per family.
+
+    With fewer families than `min_families_for_interval(alpha)` the exact test's smallest attainable
+    p-value, 2 / 2^F, is above `alpha`: it can reject nothing, so the p-value is undefined (NaN,
+    null in audit.json) as well as the interval, and `note` says why. A p-value of 1.0 there would
+    read as evidence of no effect where there is no evidence either way.
+    """
     estimate = float(grouped.sums.sum() / grouped.n)
     residuals = grouped.sums - grouped.sizes * estimate
     # A cluster-robust standard error, used only to size the first step of the CI search.
     scale = float(np.sqrt(np.sum(residuals ** 2)) / grouped.n)
     distribution = sign_flip_distribution(grouped.sums, grouped.sizes, n_resamples, rng)
-    p_value = p_value_at(distribution, 0.0)
+    testable = grouped.n_families >= min_families_for_interval(alpha)
+    p_value = p_value_at(distribution, 0.0) if testable else float("nan")
     ci_low, ci_high = confidence_interval(distribution, estimate, scale, alpha)
     ci_low, ci_high = consistent_with_test(ci_low, ci_high, p_value=float(p_value), alpha=alpha)
     note = None

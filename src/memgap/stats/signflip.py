@@ -115,13 +115,14 @@ def min_families_for_interval(alpha: float) -> int:
 
 
 def undefined_interval_note(n_families: int, alpha: float, *, unit: str = "families") -> str:
-    """Why a sign-flip interval came out unbounded: too few families for `alpha`, or too few sign vectors drawn."""
+    """Why a sign-flip interval came out unbounded: too few families for `alpha` (then the p-value is
+    undefined too), or too few sign vectors drawn."""
     needed = min_families_for_interval(alpha)
     level = f"{(1 - alpha) * 100:g} %"
     if n_families < needed:
         return (f"with {needed - 1} or fewer {unit} no {level} sign-flip interval exists: this hold-out has "
                 f"{n_families}, and the smallest attainable p-value, 2 / 2^{n_families} = {2 / 2 ** n_families:.3g}, "
-                f"is above alpha {alpha:g}")
+                f"is above alpha {alpha:g}, so neither an interval nor a p-value is reported")
     return (f"the sign-flip test rejected no shift at alpha {alpha:g} with the sign vectors drawn; "
             "raise stats.n_resamples")
 

@@ -28,11 +28,14 @@ from memgap.errors import MemgapError
 from memgap.training.architectures import check_lora_targets, default_lora_targets
 from memgap.training.checkpoints import last_complete_checkpoint
 from memgap.training.schedule import schedule_warnings
+from memgap.training.precision import resolve_precision
 from memgap.training.updates import realised_updates, write_updates_csv
 
 log = logging.getLogger(__name__)
 
-RESULT_FACTS = ("steps", "epochs", "seconds", "tokens_per_s", "truncated_rows", "trainable_parameters", "lora_targets")
+RESULT_FACTS = (
+    "steps", "epochs", "seconds", "tokens_per_s", "truncated_rows", "trainable_parameters", "lora_targets", "precision",
+)
 
 
 @dataclass
@@ -48,6 +51,7 @@ class TrainResult:
     trainable_parameters: int
     lora_targets: list[str]
     epochs: float = 0.0
+    precision: str = "fp32"  # fp32, or bf16 (autocast): what training ran in
 
     def facts(self) -> dict[str, Any]:
         """Everything but the model and the log, as saved in train_result.json."""
@@ -160,13 +164,15 @@ def train_lora(
     peft_config = peft.LoraConfig(
         task_type="CAUSAL_LM", r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets
     )
+    precision = resolve_precision(training.precision, use_cuda=loaded.model.device.type == "cuda")
     model = peft.get_peft_model(loaded.model, peft_config)
     model.train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     trainer = Trainer(
         model=model,
-        args=_training_arguments(training, checkpoints, seed, progress, use_cpu=model.device.type == "cpu"),
+        args=_training_arguments(training, checkpoints, seed, progress, precision=precision,
+                                 use_cpu=model.device.type == "cpu"),
         train_dataset=EncodedDataset(examples),
         data_collator=DataCollatorForSeq2Seq(_right_padding(loaded.tokenizer), label_pad_token_id=IGNORE_INDEX, padding=True),
     )
@@ -203,6 +209,7 @@ def train_lora(
         trainable_parameters=trainable,
         lora_targets=targets,
         epochs=float(trainer.state.epoch or 0.0),
+        precision=precision,
     )
     if trainer.is_world_process_zero():
         model.save_pretrained(output_dir / "adapter", safe_serialization=True, save_embedding_layers=False)
@@ -226,7 +233,8 @@ def load_trained(loaded, output_dir: Path) -> TrainResult:
     model.eval()
     history = json.loads((output_dir / "log_history.json").read_text(encoding="utf-8"))
     facts = json.loads((output_dir / "train_result.json").read_text(encoding="utf-8"))
-    return TrainResult(model=model, log_history=history, **{key: facts[key] for key in RESULT_FACTS})
+    # Runs saved before `precision` was recorded trained in float32.
+    return TrainResult(model=model, log_history=history, **{key: facts[key] for key in RESULT_FACTS if key in facts})
 
 
 def _whole_run_train_loss(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -242,7 +250,8 @@ def _whole_run_train_loss(history: list[dict[str, Any]]) -> list[dict[str, Any]]
     return history
 
 
-def _training_arguments(training: TrainingConfig, checkpoints: Path, seed: int, progress: bool, *, use_cpu: bool):
+def _training_arguments(training: TrainingConfig, checkpoints: Path, seed: int, progress: bool, *, precision: str,
+                        use_cpu: bool):
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -265,6 +274,9 @@ def _training_arguments(training: TrainingConfig, checkpoints: Path, seed: int, 
         data_seed=seed,
         disable_tqdm=not progress,
         use_cpu=use_cpu,  # train where model.device put the weights
+        bf16=precision == "bf16",  # autocast (accelerate's torch.autocast on CPU too); weights stay float32
+        # Rows of similar length share a batch, so little of each step is padding (shuffled within groups).
+        train_sampling_strategy="group_by_length",
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,
         remove_unused_columns=False,
