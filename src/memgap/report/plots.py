@@ -174,12 +174,7 @@ def group_share_figure(rows: Sequence[dict]) -> bytes | None:
         shares = [by_step[s][group] / (sum(by_step[s].values()) or 1.0) for s in steps]
         ax.plot(steps, shares, label=group, color=GROUP_COLOURS.get(group), linewidth=1.6)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("step")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("share")
-    ax.set_title("attention vs MLP share over training")
-    ax.legend(frameon=False, fontsize=8)
-    return _png(fig)
+    return _over_steps(fig, ax, ylabel="share", title="attention vs MLP share over training")
 
 
 @_styled
@@ -217,12 +212,7 @@ def loss_curve(log_history: Sequence[dict]) -> bytes | None:
         ax.plot(*zip(*train), color="#2b7bb9", linewidth=1.6, label="training loss")
     if evaluation:
         ax.plot(*zip(*evaluation), color="#d9822b", linewidth=1.6, marker="o", markersize=3, label="evaluation loss")
-    ax.set_xlabel("step")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("loss")
-    ax.set_title("training loss")
-    ax.legend(frameon=False, fontsize=8)
-    return _png(fig)
+    return _over_steps(fig, ax, ylabel="loss", title="training loss")
 
 
 @_styled
@@ -368,4 +358,14 @@ def family_gap_figure(curves: dict[str, Any] | None) -> bytes | None:
     left.legend(frameon=False, fontsize=6)
     right.set_ylabel("gap in NLL reduction (nats)")
     right.set_title("seen minus unseen, from step 0")
+    return _png(fig)
+
+
+def _over_steps(fig, ax, *, ylabel: str, title: str) -> bytes:
+    """Finish a plot whose x axis is the training step (whole steps), with a legend; the PNG bytes."""
+    ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
     return _png(fig)
