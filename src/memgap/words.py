@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -138,3 +139,13 @@ def spaced_words(text: str) -> str:
 def ngrams(tokens: Sequence[str], n: int):
     """Contiguous n-unit windows, in order, as tuples."""
     return (tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def bag_of_words_f1(generated: Sequence[str], reference: Sequence[str]) -> tuple[float, float, float]:
+    """(F1, precision, recall) of two bags of word units (SQuAD's token F1); zeros without overlap."""
+    overlap = sum((Counter(generated) & Counter(reference)).values())
+    if overlap == 0:
+        return 0.0, 0.0, 0.0
+    precision, recall = overlap / len(generated), overlap / len(reference)
+    return 2 * precision * recall / (precision + recall), precision, recall
+

@@ -11,7 +11,6 @@ copier by the chance ties that plain bag-of-words overlap would produce.
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -21,6 +20,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from memgap.data.records import Record
 from memgap.probes.text import WordTokens, licensed_text, ngrams, word_tokens, words
+from memgap.words import bag_of_words_f1
 
 OVERLAP_NGRAM = 3  # trigrams: long enough to be rare between unrelated texts, short enough to survive edits
 
@@ -62,19 +62,18 @@ def ngram_overlap(generation: Sequence[str], other: Sequence[str], n: int = OVER
 
 
 def token_f1(generation: Sequence[str], other: Sequence[str]) -> float:
-    overlap = sum((Counter(generation) & Counter(other)).values())
-    if overlap == 0:
-        return 0.0
-    precision, recall = overlap / len(generation), overlap / len(other)
-    return 2 * precision * recall / (precision + recall)
+    """Bag-of-words F1 of the two token sequences, in [0, 1] (memgap.words.bag_of_words_f1)."""
+    return bag_of_words_f1(generation, other)[0]
 
 
 def jaccard(generation: Sequence[str], other: Sequence[str]) -> float:
+    """Jaccard index of the two sets of tokens, in [0, 1] (0 when both are empty)."""
     union = set(generation) | set(other)
     return len(set(generation) & set(other)) / len(union) if union else 0.0
 
 
 def longest_common_run(generation: Sequence[str], other: Sequence[str]) -> int:
+    """The longest run of tokens the two sequences share, in tokens (difflib.SequenceMatcher)."""
     matcher = SequenceMatcher(None, list(generation), list(other), autojunk=False)
     return matcher.find_longest_match(0, len(generation), 0, len(other)).size
 
