@@ -82,3 +82,19 @@ def test_run_audit_refuses_several_seeds_before_writing(tmp_path):
     with pytest.raises(MemgapError, match="run_multi_seed"):
         run_audit(config)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_finished_evaluation_stage_written_with_subset_resumes(tmp_path):
+    from memgap.data.io import write_jsonl
+    from memgap.run_folder import Stages
+    from memgap.stages import RunContext, evaluate_stage
+
+    run = RunContext(AuditConfig(), tmp_path, Stages(tmp_path, "fingerprint"), progress=False)
+    legacy = [_row(id="a").to_dict(), _row(id="b", holdout="train", generation=None, score=None, checks=None).to_dict()]
+    for row in legacy:
+        row["subset"] = row.pop("holdout")
+    write_jsonl(tmp_path / "evaluation" / "base.jsonl", legacy)
+    run.stages.mark_done("evaluate-base", 1.0)
+    # A finished stage is read back without touching the model.
+    rows = evaluate_stage(run, None, label="base", tokenizer=None, holdouts={}, scorer="token-f1")
+    assert [(row.id, row.holdout, row.score) for row in rows] == [("a", "seen", 0.75), ("b", "train", None)]
