@@ -64,7 +64,8 @@ def _every_action_fires(run_dir: Path) -> None:
     """Edit a run folder's audit so that every kind of next action appears (the longest first screen)."""
     audit = json.loads((run_dir / "audit.json").read_text())
     leakage = audit["split"]["leakage"]
-    leakage["seen_holdout"].update(eval_rows_with_13gram_overlap_count=3, eval_rows_with_13gram_overlap=3 / 28)
+    leakage["seen_holdout"]["completion_view"].update(eval_rows_with_13gram_overlap_count=3,
+                                                      eval_rows_with_13gram_overlap=3 / 28)
     leakage["unseen_holdout"].update(eval_rows_with_train_sibling_count=2, eval_rows_with_train_sibling=2 / 12)
     audit["families"]["largest_10pct_share"] = 0.7
     audit["gradients"]["by_module"] = {"q_proj": 0.5, "v_proj": 0.3, "k_proj": 0.05, "o_proj": 0.05, "up_proj": 0.05,

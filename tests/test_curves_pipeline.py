@@ -22,6 +22,12 @@ def test_run_audit_writes_curves_whose_ends_are_the_base_and_adapter_evaluations
     assert steps[0] == 0 and steps[-1] == audit["training"]["steps"] and len(steps) == 5
     assert curves["points"][0]["seen_holdout"]["n"] == 6 and curves["best_step"] in steps
     assert any("Over training" in reason for reason in audit["verdict"]["reasons"])
+    # The points scored during training are timed against the training without them.
+    cost = curves["cost"]
+    assert 0 < cost["evaluation_seconds"] < cost["training_seconds"]
+    assert cost["evaluation_seconds_per_training_second"] == (
+        cost["evaluation_seconds"] / (cost["training_seconds"] - cost["evaluation_seconds"]))
+    assert "of the training time without them" in (out / "report.md").read_text()
 
     rows = read_family_gap(out / "training" / "family_gap.csv")
     evaluated = {(row["model"], row["holdout"], row["id"]): row["nll"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from memgap import splits
-from memgap.atomic import sha256_file
+from memgap.atomic import sha256_file, write_json_atomic
 from memgap.audit_document import assemble_audit
 from memgap.config import AuditConfig
 from memgap.data.io import read_records, write_jsonl
@@ -181,6 +181,9 @@ def _stage_train(run: RunContext, loaded, *, train: Sequence[Record], examples,
         output_dir=training_dir, seed=config.seed, resume=True, progress=run.progress, examples=examples,
         callbacks=callbacks,
     )
+    if callbacks:  # what the curve points cost, so every audit reports it beside the training time
+        write_json_atomic(training_dir / "curves_cost.json",
+                          {"evaluation_seconds": callbacks[0].seconds, "training_seconds": result.seconds})
     stages.mark_done("train", time.perf_counter() - started)
     return result
 
@@ -219,9 +222,17 @@ def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[Eva
 
     rows = [*points(base_rows, 0), *(row for row in rows if 0 < row.step < steps), *points(adapter_rows, steps)]
     write_family_gap(path, rows)  # with step 0, as FamilyGapCallback writes it in other scripts
-    return training_curves(rows, alpha=config.stats.alpha,
-                           min_generalization_ratio=config.verdict.min_generalization_ratio,
-                           n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
+    curves = training_curves(rows, alpha=config.stats.alpha,
+                             min_generalization_ratio=config.verdict.min_generalization_ratio,
+                             n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
+    cost_file = run_dir / "training" / "curves_cost.json"
+    if curves is not None and cost_file.exists():
+        cost = json.loads(cost_file.read_text(encoding="utf-8"))
+        without = cost["training_seconds"] - cost["evaluation_seconds"]
+        # The points scored during training against the same training without them (the first and
+        # last points come from the audit's own evaluations and cost nothing extra).
+        curves["cost"] = {**cost, "evaluation_seconds_per_training_second": cost["evaluation_seconds"] / without if without > 0 else None}
+    return curves
 
 
 def _evaluated_records(rows: Sequence[EvaluationRow]) -> tuple[list[Record], list[Record], list[Record]]:

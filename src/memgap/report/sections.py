@@ -248,8 +248,14 @@ def training_curves_blocks(audit: dict) -> list[dict | None]:
     rows = [[point["step"], number(point["seen_holdout"]["mean"]), number(point["unseen_holdout"]["mean"]),
              number((point.get("train_sample") or {}).get("mean")), signed(point["gap"].get("delta")),
              interval(point["gap"]), signed(point["unseen_reduction"].get("delta"))] for point in curves["points"]]
+    cost = curves.get("cost") if isinstance(curves.get("cost"), dict) else {}
+    cost_sentence = None
+    if is_number(cost.get("evaluation_seconds")) and is_number(cost.get("evaluation_seconds_per_training_second")):
+        cost_sentence = (f"Scoring the points during training took {seconds(cost['evaluation_seconds'])} s, "
+                         f"{percent(cost['evaluation_seconds_per_training_second'])} of the training time without them.")
     return [
         paragraph(curves["sentence"]),
+        paragraph(cost_sentence) if cost_sentence else None,
         figure("family_gap", plots.family_gap_figure(curves),
                "Seen-family, unseen-family and training-sample NLL over training, with the gap",
                f"Bands: family-clustered {1 - float((curves.get('rule') or {}).get('alpha', 0.05)):.0%} intervals. "

@@ -92,9 +92,12 @@ class FamilyGapCallback(TrainerCallback):
         if state.global_step > 0 and self.path is not None and self.path.exists():
             # resumed: keep the points measured before the interruption
             self.rows = [row for row in read_family_gap(self.path) if row.step <= state.global_step]
-        if state.global_step == 0 and not self.evaluate_at_start:
-            return
-        if state.global_step == 0 or not any(row.step == state.global_step for row in self.rows):
+        if state.global_step == 0:
+            if self.evaluate_at_start:
+                self._evaluate(state, model, processing_class)
+        elif state.global_step in self.steps and not any(row.step == state.global_step for row in self.rows):
+            # resumed from a checkpoint at a planned point that was not scored before the interruption;
+            # any other resume step is not a point, so the curves match an uninterrupted run's
             self._evaluate(state, model, processing_class)
 
     def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
