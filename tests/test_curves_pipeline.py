@@ -35,9 +35,9 @@ def test_run_audit_writes_curves_whose_ends_are_the_base_and_adapter_evaluations
     evaluated.update({(row["model"], row["holdout"], row["id"]): row["nll"]
                       for row in map(json.loads, (out / "evaluation" / "adapter.jsonl").read_text().splitlines())})
     for step, model in ((0, "base"), (steps[-1], "adapter")):
-        for holdout, subset in (("seen_holdout", "seen"), ("unseen_holdout", "unseen")):
-            got = {row.id: row.nll for row in rows if row.step == step and row.holdout == holdout}
-            expected = [evaluated[(model, subset, item)] for item in got]
+        for curve_set, holdout in (("seen_holdout", "seen"), ("unseen_holdout", "unseen")):
+            got = {row.id: row.nll for row in rows if row.step == step and row.holdout == curve_set}
+            expected = [evaluated[(model, holdout, item)] for item in got]
             np.testing.assert_allclose(list(got.values()), expected, rtol=1e-4, atol=1e-5)
 
 

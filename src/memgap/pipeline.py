@@ -9,6 +9,7 @@ Evaluation, statistics, probes, verdict and writing are the stages `memgap audit
 """
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
