@@ -154,12 +154,9 @@ def training_actions(audit: dict[str, Any]) -> list[Action]:
         return []
     if is_number(best) and best < last:
         # The step to stop at is the lowest unseen-family loss (docs/curves.md); the onset says why.
-        because = f"The unseen-family loss is lowest at step {int(best)} of {int(last)}; later steps do not improve it"
-        if is_number(onset) and onset < last:
-            because += (f", and from step {int(onset)} on further training helped mostly the trained families "
-                        "(the memorization gap opened).")
-        else:
-            because += "."
+        because = f"The unseen-family loss is lowest at step {int(best)} of {int(last)}"
+        because += (f"; the memorization gap opened at step {int(onset)}." if is_number(onset) and onset < last
+                    else "; later steps do not improve it.")
         return [Action("training", f"Stop training at step {int(best)}", because,
                        "training_curves.best_step", str(int(best)), "training")]
     if is_number(onset) and onset < last:
