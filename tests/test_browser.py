@@ -58,6 +58,9 @@ def test_report_opens_cleanly_in_chromium(chromium, tmp_path):
     page = _check_page(paths["html"], chromium, "report.png", tmp_path)
     assert len(page.images) >= 8
     assert "Memorizes families" in page.title
+    # The training section's curves: seen- and unseen-family NLL over training, onset and best step marked.
+    curves = [image for image in page.images if image["figure"] == "family_gap-figure"]
+    assert len(curves) == 1 and curves[0]["complete"] and curves[0]["width"] > 0, page.images
 
 
 def _every_action_fires(run_dir: Path) -> None:

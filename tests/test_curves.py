@@ -113,3 +113,32 @@ def test_family_gap_csv_round_trip_and_errors(tmp_path):
         read_family_gap(bad)
     with pytest.raises(MemgapError, match="not found"):
         read_family_gap(tmp_path / "absent.csv")
+
+
+HEADER = "step,holdout,id,family,nll,n_tokens\n"
+GOOD = "0,seen_holdout,a,f,1.0,3\n"
+
+
+@pytest.mark.parametrize("body, field, message", [
+    ("-5,seen_holdout,b,f,1.0,3\n", "step", "negative"),
+    ("0,seen_holdout,,f,1.0,3\n", "id", "empty id"),
+    ("0,seen_holdout,b,,1.0,3\n", "family", "empty family"),
+    ("0,seen_holdout,b,f,1.0,3,extra\n", "n_tokens", "7 fields"),
+    ("0,seen_holdout,b,f,22\n", "n_tokens", "5 fields"),
+    ("0,seen_holdout,b,f,1.0,0\n", "n_tokens", "not positive"),
+    ("0,seen_holdout,b,f,nan,3\n", "nll", "not finite"),
+    ("0,seen_holdout,a,f,0.01,3\n", "id", "a second row for item 'a'"),
+])
+def test_a_malformed_family_gap_row_is_named_by_line_and_field(tmp_path, body, field, message):
+    bad = tmp_path / "family_gap.csv"
+    bad.write_text(HEADER + GOOD + body)
+    with pytest.raises(MemgapError, match=message) as error:
+        read_family_gap(bad)
+    assert error.value.where.endswith(f"family_gap.csv:3: field '{field}'")
+
+
+def test_a_family_gap_csv_without_rows_is_refused(tmp_path):
+    empty = tmp_path / "family_gap.csv"
+    empty.write_text(HEADER)
+    with pytest.raises(MemgapError, match="no rows"):
+        read_family_gap(empty)

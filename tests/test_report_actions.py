@@ -101,11 +101,13 @@ def curves(best_step, onset_step, total_steps=20) -> dict:
 @pytest.mark.parametrize("best, onset, expected", [
     (12, None, "Stop training at step 12"),
     (8, 10, "Stop training at step 8"),
-    (15, 10, "Stop training at step 10"),
+    (15, 10, "Stop training at step 15"),  # the lowest unseen-family loss, after the gap opened
+    (20, 10, "Stop earlier, or de-augment"),  # the gap opened, the unseen loss still fell to the end
 ])
 def test_training_curves_give_the_step_to_stop_at(best, onset, expected):
     (action,) = next_actions(audit_with(training_curves=curves(best, onset)))
     assert action.kind == "training" and action.title == expected and action.value in action.because
+    assert (onset is not None and onset < 20) == (f"opened at step {onset}" in action.because)
 
 
 def test_no_training_action_without_curves_or_when_the_last_step_is_best():

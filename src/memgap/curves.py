@@ -82,41 +82,74 @@ def read_family_gap(path: str | Path) -> list[CurveRow]:
     """Read a family_gap.csv written by `FamilyGapCallback` (or `write_family_gap`).
 
     Parameters: `path`, the CSV file. Returns its rows in file order.
-    Raises `MemgapError` naming the file, line and field for a missing file, a missing column, a step
-    that is not a whole number, an unknown hold-out name, or an NLL that is not a finite number.
+    Raises `MemgapError` naming the file, line and field for a missing file, a missing column, a file
+    with no rows, a row with more or fewer fields than the header, a step that is not a whole number
+    of 0 or more, an unknown hold-out name, an empty id or family, an NLL that is not a finite number,
+    a token count that is not a positive whole number, or a second row for the same step, hold-out
+    and item.
     """
     path = Path(path)
     if not path.exists():
         raise MemgapError("family_gap.csv not found; train with memgap.FamilyGapCallback to write it", where=str(path))
     rows: list[CurveRow] = []
+    first_line: dict[tuple[int, str, str], int] = {}
     with path.open(newline="", encoding="utf-8") as stream:
-        reader = csv.DictReader(stream)
+        reader = csv.DictReader(stream, restkey=_EXTRA, restval=None)
         missing = [name for name in CSV_FIELDS if name not in (reader.fieldnames or [])]
         if missing:
             raise MemgapError(f"columns {missing} are missing; the header must be {','.join(CSV_FIELDS)}",
                               where=where_in_file(path, 1))
-        for line, raw in enumerate(reader, start=2):
-            rows.append(_parse_row(raw, path, line))
+        for raw in reader:
+            line = reader.line_num
+            row = _parse_row(raw, path, line)
+            key = (row.step, row.holdout, row.id)
+            if key in first_line:
+                raise MemgapError(f"a second row for item {row.id!r} of {row.holdout} at step {row.step} (first at line "
+                                  f"{first_line[key]}); rewrite the file with memgap.FamilyGapCallback",
+                                  where=where_in_file(path, line, "id"))
+            first_line[key] = line
+            rows.append(row)
+    if not rows:
+        raise MemgapError("holds a header but no rows; train with memgap.FamilyGapCallback to write them",
+                          where=str(path))
     return rows
 
 
-def _parse_row(raw: dict[str, str], path: Path, line: int) -> CurveRow:
+_EXTRA = "\0extra"  # DictReader's key for fields beyond the header
+
+
+def _parse_row(raw: dict[str, str | None], path: Path, line: int) -> CurveRow:
     def fail(field: str, what: str) -> MemgapError:
         return MemgapError(f"{what}; rewrite the file with memgap.FamilyGapCallback", where=where_in_file(path, line, field))
 
+    if raw.get(_EXTRA) is not None:
+        raise fail(CSV_FIELDS[-1], f"{len(CSV_FIELDS) + len(raw[_EXTRA])} fields where the header has {len(CSV_FIELDS)}")
+    absent = [name for name in CSV_FIELDS if raw.get(name) is None]
+    if absent:
+        raise fail(absent[0], f"{len(CSV_FIELDS) - len(absent)} fields where the header has {len(CSV_FIELDS)}")
     try:
         step = int(raw["step"])
-    except (TypeError, ValueError):
+    except ValueError:
         raise fail("step", f"step {raw['step']!r} is not a whole number") from None
+    if step < 0:
+        raise fail("step", f"step {step} is negative")
     if raw["holdout"] not in CURVE_SETS:
         raise fail("holdout", f"holdout {raw['holdout']!r} is not one of {', '.join(CURVE_SETS)}")
+    for name in ("id", "family"):
+        if not raw[name].strip():
+            raise fail(name, f"empty {name}")
     try:
         nll = float(raw["nll"])
-        n_tokens = int(raw["n_tokens"])
-    except (TypeError, ValueError):
-        raise fail("nll", f"nll {raw['nll']!r} or n_tokens {raw['n_tokens']!r} is not a number") from None
+    except ValueError:
+        raise fail("nll", f"nll {raw['nll']!r} is not a number") from None
     if not math.isfinite(nll):
         raise fail("nll", f"nll {raw['nll']!r} is not finite")
+    try:
+        n_tokens = int(raw["n_tokens"])
+    except ValueError:
+        raise fail("n_tokens", f"n_tokens {raw['n_tokens']!r} is not a whole number") from None
+    if n_tokens < 1:
+        raise fail("n_tokens", f"n_tokens {n_tokens} is not positive (an item with no completion token has no NLL)")
     return CurveRow(step, raw["holdout"], raw["id"], raw["family"], nll, n_tokens)
 
 

@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--split", metavar="DIR", help="folder written by `memgap split --strategy nested` (or a run folder's split/)")
     parser.add_argument("--train", metavar="FILE", help="the adapter's training data (observational protocol, with --eval)")
     parser.add_argument("--eval", metavar="FILE", dest="evaluation", help="evaluation data (observational protocol, with --train)")
-    parser.add_argument("--training-dir", metavar="DIR", help="the Trainer's output_dir: loss curve (trainer_state.json), gradnorms.csv")
+    parser.add_argument("--training-dir", metavar="DIR", help="the Trainer's output_dir: loss curve (trainer_state.json), gradient norms (gradnorms.csv, GradNormCallback), seen- and unseen-family loss over training (family_gap.csv, FamilyGapCallback)")
     parser.add_argument("--config", help="audit.yaml with settings (see docs/architecture.md)")
     parser.add_argument("--out", help="audit folder (default: memgap-audit)")
     parser.add_argument("--seed", type=int, help="seed for sampling and resampling (default 0)")

@@ -11,8 +11,9 @@ said. The thresholds below are the whole rule set (docs/report.md lists them wit
   of unseen families that would settle it (`power.<primary metric>.families_needed`);
 - leakage: any evaluation row whose reference completion shares a 13-word span with a training completion, or any unseen-family row with a
   sibling in training -> remove those rows from that hold-out;
-- training curves (`training_curves` with `best_step` and `onset.step`): the best step comes before
-  the last one, or the memorization gap opens before the last step -> stop there;
+- training curves (`training_curves` with `best_step` and `onset.step`): the lowest unseen-family loss
+  comes before the last step -> stop there (the onset, where it exists, says why); an onset with the
+  best step at the end -> stop earlier or de-augment;
 - update concentration: modules holding at least `MODULE_SHARE_FACTOR` times an even share of the
   squared gradient norm -> look there first (ablate or drop them from the LoRA targets).
 """
@@ -151,18 +152,19 @@ def training_actions(audit: dict[str, Any]) -> list[Action]:
     best, onset = curves.get("best_step"), _dict(curves.get("onset")).get("step")
     if not is_number(last):
         return []
-    if is_number(onset) and onset < last:
-        stop = int(best) if is_number(best) and best <= onset else int(onset)
-        return [Action(
-            "training", f"Stop training at step {stop}",
-            f"The gap between seen and unseen families opens at step {int(onset)} of {int(last)}; "
-            "steps after it add memorization of the training families.",
-            "training_curves.onset.step", str(int(onset)), "training")]
     if is_number(best) and best < last:
+        # The step to stop at is the lowest unseen-family loss (docs/curves.md); the onset says why.
+        because = f"The unseen-family loss is lowest at step {int(best)} of {int(last)}"
+        because += (f"; the memorization gap opened at step {int(onset)}." if is_number(onset) and onset < last
+                    else "; later steps do not improve it.")
+        return [Action("training", f"Stop training at step {int(best)}", because,
+                       "training_curves.best_step", str(int(best)), "training")]
+    if is_number(onset) and onset < last:
         return [Action(
-            "training", f"Stop training at step {int(best)}",
-            f"The unseen-family loss is lowest at step {int(best)} of {int(last)}; later steps do not improve it.",
-            "training_curves.best_step", str(int(best)), "training")]
+            "training", "Stop earlier, or de-augment",
+            f"The gap between seen and unseen families opened at step {int(onset)} of {int(last)} while the "
+            "unseen-family loss still fell to the end: the later steps taught the trained families more than the rest.",
+            "training_curves.onset.step", str(int(onset)), "training")]
     return []
 
 

@@ -245,9 +245,12 @@ def training_curves_blocks(audit: dict) -> list[dict | None]:
     curves = audit.get("training_curves")
     if not isinstance(curves, dict):
         return []
+    # Gap and reduction are measured from step 0, so at step 0 they are nothing to show.
     rows = [[point["step"], number(point["seen_holdout"]["mean"]), number(point["unseen_holdout"]["mean"]),
-             number((point.get("train_sample") or {}).get("mean")), signed(point["gap"].get("delta")),
-             interval(point["gap"]), signed(point["unseen_reduction"].get("delta"))] for point in curves["points"]]
+             number((point.get("train_sample") or {}).get("mean")),
+             *(["—", "—", "—"] if point["step"] == 0 else
+               [signed(point["gap"].get("delta")), interval(point["gap"]), signed(point["unseen_reduction"].get("delta"))])]
+            for point in curves["points"]]
     cost = curves.get("cost") if isinstance(curves.get("cost"), dict) else {}
     cost_sentence = None
     if is_number(cost.get("evaluation_seconds")) and is_number(cost.get("evaluation_seconds_per_training_second")):
