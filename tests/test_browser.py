@@ -67,8 +67,6 @@ def _every_action_fires(run_dir: Path) -> None:
     """Edit a run folder's audit so that every kind of next action appears (the longest first screen)."""
     audit = json.loads((run_dir / "audit.json").read_text())
     leakage = audit["split"]["leakage"]
-    leakage["seen_holdout"]["completion_view"].update(eval_rows_with_13gram_overlap_count=3,
-                                                      eval_rows_with_13gram_overlap=3 / 28)
     leakage["unseen_holdout"].update(eval_rows_with_train_sibling_count=2, eval_rows_with_train_sibling=2 / 12)
     audit["families"]["largest_10pct_share"] = 0.7
     audit["gradients"]["by_module"] = {"q_proj": 0.5, "v_proj": 0.3, "k_proj": 0.05, "o_proj": 0.05, "up_proj": 0.05,
@@ -87,7 +85,7 @@ def test_first_screen_holds_verdict_claim_lifts_and_next_actions(chromium, tmp_p
     paths = render_report(run_dir)
     page = _check_page(paths["html"], chromium, f"first_screen_{case}.png", tmp_path, selectors=FIRST_SCREEN)
     assert (tmp_path / f"first_screen_{case}.png").stat().st_size > 10_000
-    assert len(next_actions(audit)) == (2 if case == "fixture" else 7)
+    assert len(next_actions(audit)) == (2 if case == "fixture" else 6)
     for selector in FIRST_SCREEN:
         box = page.boxes[selector]
         assert box is not None, f"{selector} is not on the page"

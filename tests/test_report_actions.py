@@ -78,18 +78,29 @@ def test_an_inconclusive_verdict_names_the_families_that_would_settle_it():
                             power={"score": {"families_needed": None}})) == []
 
 
-def test_leakage_names_the_rows_to_remove_per_holdout():
+def test_leakage_names_the_unseen_rows_to_move():
     audit = copy.deepcopy(CALM)
-    audit["split"]["leakage"]["seen_holdout"]["completion_view"].update(eval_rows_with_13gram_overlap_count=3,
-                                                                        eval_rows_with_13gram_overlap=0.1)
+    audit["split"]["leakage"]["unseen_holdout"]["similarity_threshold"] = 0.8
+    audit["split"]["leakage"]["unseen_holdout"]["completion_view"].update(eval_rows_above_similarity_count=3,
+                                                                          eval_rows_above_similarity=0.25)
     audit["split"]["leakage"]["unseen_holdout"].update(eval_rows_with_train_sibling_count=2,
                                                        eval_rows_with_train_sibling=2 / 12)
     first, second = next_actions(audit)
     assert first.kind == second.kind == "leakage"
-    assert "3 rows of the seen-family hold-out" in first.title and "3 of 30 rows (10.0 %)" in first.because
+    assert "3 unseen-family rows" in first.title and "3 of 12 references (25.0 %)" in first.because
+    assert "0.8" in first.because and first.figure.endswith("completion_view.eval_rows_above_similarity_count")
     assert "2 unseen-family rows" in second.title and "16.7 %" in second.because
-    # Seen-family rows have training siblings by design: that is not leakage.
-    assert "eval_rows_with_train_sibling_count" not in first.figure
+
+
+def test_shared_spans_and_seen_family_overlap_call_for_no_action():
+    audit = copy.deepcopy(CALM)
+    # House-style phrases: every reference shares a 13-word span with some training completion.
+    for holdout in ("seen_holdout", "unseen_holdout"):
+        audit["split"]["leakage"][holdout]["completion_view"].update(eval_rows_with_13gram_overlap_count=12,
+                                                                     eval_rows_with_13gram_overlap=1.0)
+    # Seen-family rows nearly duplicate their training siblings by design.
+    audit["split"]["leakage"]["seen_holdout"]["completion_view"].update(eval_rows_above_similarity_count=30)
+    assert next_actions(audit) == []
 
 
 def curves(best_step, onset_step, total_steps=20) -> dict:
@@ -129,7 +140,7 @@ def test_modules_where_the_update_concentrated_are_named_with_their_share():
 def test_actions_are_frozen_records_in_reading_order():
     audit = audit_with(verdict={"label": "inconclusive", "primary_metric": "score"}, families__largest_10pct_share=0.7,
                        training_curves=curves(5, None))
-    audit["split"]["leakage"]["unseen_holdout"]["completion_view"]["eval_rows_with_13gram_overlap_count"] = 1
+    audit["split"]["leakage"]["unseen_holdout"]["completion_view"]["eval_rows_above_similarity_count"] = 1
     actions = next_actions(audit)
     assert [a.kind for a in actions] == ["leakage", "power", "concentration", "training"]
     assert all(isinstance(a, Action) and a.value in a.because for a in actions)

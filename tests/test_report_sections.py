@@ -111,7 +111,7 @@ def test_concentrated_families_appear_as_an_action_citing_their_share(rendered):
 def test_an_audit_that_calls_for_nothing_says_so(tmp_path):
     run_dir = build_run_folder(tmp_path / "calm", omit=("training", "training_curves"))
     audit = json.loads((run_dir / "audit.json").read_text())
-    audit["split"]["leakage"]["unseen_holdout"]["completion_view"]["eval_rows_with_13gram_overlap_count"] = 0
+    audit["split"]["leakage"]["unseen_holdout"]["completion_view"]["eval_rows_above_similarity_count"] = 0
     (run_dir / "audit.json").write_text(json.dumps(audit), encoding="utf-8")
     assert next_actions(audit) == []
     text = render_report(run_dir)["html"].read_text(encoding="utf-8")

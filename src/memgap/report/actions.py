@@ -9,8 +9,9 @@ said. The thresholds below are the whole rule set (docs/report.md lists them wit
   `CONCENTRATED_EFFECTIVE_RATIO` of the families counted -> de-augment, collect more originals;
 - inconclusive verdict with a finite power figure above the unseen families in hand -> the number
   of unseen families that would settle it (`power.<primary metric>.families_needed`);
-- leakage: any evaluation row whose reference completion shares a 13-word span with a training completion, or any unseen-family row with a
-  sibling in training -> remove those rows from that hold-out;
+- leakage: any unseen-family row whose reference nearly duplicates a training completion (completion
+  view, similarity at or above the threshold), or any unseen-family row with a sibling in training ->
+  move those rows out of that hold-out (seen-family rows share text with siblings by design);
 - training curves (`training_curves` with `best_step` and `onset.step`): the lowest unseen-family loss
   comes before the last step -> stop there (the onset, where it exists, says why); an onset with the
   best step at the end -> stop earlier or de-augment;
@@ -69,23 +70,31 @@ def nothing_to_do(audit: dict[str, Any]) -> str:
 
 
 def leakage_actions(audit: dict[str, Any]) -> list[Action]:
-    """Rows of a hold-out that overlap training: 13-word spans shared, or unseen rows with a training sibling."""
+    """Unseen-family rows that overlap training: a training sibling, or a reference that nearly duplicates a
+    training completion.
+
+    Only the unseen-family hold-out is judged: seen-family rows share text with their training siblings by
+    design. Shared 13-word spans alone do not call for an action: in a house style every family repeats the
+    same phrases (they are shown in the split section); a near-duplicate reference (similarity at or above
+    the leakage audit's threshold, in the completion view) is a family that the split did not keep apart.
+    """
     leakage = _dict(_dict(audit.get("split")).get("leakage"))
     actions = []
-    for holdout, name in (("seen_holdout", "seen-family hold-out"), ("unseen_holdout", "unseen-family hold-out")):
+    for holdout in ("unseen_holdout",):
         report = _dict(leakage.get(holdout))
         # The completion view: the reference completion (what the model learns and is scored on) against
         # training completions, boilerplate left out, as decontamination intends.
         completion = _dict(report.get("completion_view"))
-        overlap = completion.get("eval_rows_with_13gram_overlap_count")
-        if is_number(overlap) and overlap > 0:
+        near = completion.get("eval_rows_above_similarity_count")
+        if is_number(near) and near > 0:
             actions.append(Action(
-                "leakage", f"Remove the {_rows(overlap)} of the {name} whose reference {_verb(overlap, 'shares', 'share')} "
-                "a 13-word span with a training completion",
-                f"{number(overlap)} of {number(report.get('eval_rows'))} rows "
-                f"({percent(completion.get('eval_rows_with_13gram_overlap'))}) {_verb(overlap, 'repeats', 'repeat')} "
-                "training text word for word; a lift there measures recall, not the behaviour.",
-                f"split.leakage.{holdout}.completion_view.eval_rows_with_13gram_overlap_count", number(overlap), "split"))
+                "leakage", f"Move the {_rows(near, 'unseen-family row')} whose reference nearly duplicates a training "
+                "completion out of that hold-out, or merge their families",
+                f"{number(near)} of {number(report.get('eval_rows'))} references "
+                f"({percent(completion.get('eval_rows_above_similarity'))}) reach similarity "
+                f"{number(report.get('similarity_threshold'))} to a training completion: the split kept apart rows "
+                "of one family, so the unseen lift is partly a seen one.",
+                f"split.leakage.{holdout}.completion_view.eval_rows_above_similarity_count", number(near), "split"))
         siblings = report.get("eval_rows_with_train_sibling_count")
         if holdout == "unseen_holdout" and is_number(siblings) and siblings > 0:
             actions.append(Action(
