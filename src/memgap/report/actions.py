@@ -88,12 +88,12 @@ def leakage_actions(audit: dict[str, Any]) -> list[Action]:
         near = completion.get("eval_rows_above_similarity_count")
         if is_number(near) and near > 0:
             actions.append(Action(
-                "leakage", f"Move the {_rows(near, 'unseen-family row')} whose reference nearly duplicates a training "
-                "completion out of that hold-out, or merge their families",
+                "leakage", f"Check the {_rows(near, 'unseen-family row')} whose reference is close to a training "
+                "completion: if they are one family, merge the families or move the rows out of that hold-out",
                 f"{number(near)} of {number(report.get('eval_rows'))} references "
-                f"({percent(completion.get('eval_rows_above_similarity'))}) reach similarity "
-                f"{number(report.get('similarity_threshold'))} to a training completion: the split kept apart rows "
-                "of one family, so the unseen lift is partly a seen one.",
+                f"({percent(completion.get('eval_rows_above_similarity'))}) reach the leakage audit's similarity "
+                f"threshold {number(report.get('similarity_threshold'))} to a training completion; where the split "
+                "kept rows of one family apart, the unseen lift is partly a seen one.",
                 f"split.leakage.{holdout}.completion_view.eval_rows_above_similarity_count", number(near), "split"))
         siblings = report.get("eval_rows_with_train_sibling_count")
         if holdout == "unseen_holdout" and is_number(siblings) and siblings > 0:
