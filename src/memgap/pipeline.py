@@ -75,8 +75,8 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     holdouts = parts.evaluated(membership)
     base_rows = evaluate_stage(run, loaded.model, label="base", tokenizer=loaded.tokenizer, holdouts=holdouts,
                                scorer=scorer)
-    train_result = _stage_train(run, loaded, train=parts.train, examples=train_examples,
-                                curve_sets=_curve_sets(config, parts.seen_holdout, parts.unseen_holdout, membership))
+    curve_sets = _curve_sets(config, parts.seen_holdout, parts.unseen_holdout, membership)
+    train_result = _stage_train(run, loaded, train=parts.train, examples=train_examples, curve_sets=curve_sets)
     adapter_rows = evaluate_stage(run, train_result.model, label="adapter", tokenizer=loaded.tokenizer,
                                   holdouts=holdouts, scorer=scorer)
 
@@ -86,7 +86,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
                            probes=probes, run_dir=run_dir, stages=run.stages)
     audit["warnings"] = warnings
     audit["data"]["rendering"] = rendered.facts()
-    audit["training_curves"] = _training_curves(config, run_dir, base_rows, adapter_rows, train_result.steps)
+    audit["training_curves"] = _training_curves(config, run_dir, curve_sets, base_rows, adapter_rows, train_result.steps)
     return finish_audit(run, audit)
 
 
@@ -202,19 +202,19 @@ def _curve_sets(config: AuditConfig, seen, unseen, train_sample) -> dict[str, li
     }
 
 
-def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[EvaluationRow],
-                     adapter_rows: Sequence[EvaluationRow], steps: int) -> dict[str, Any] | None:
+def _training_curves(config: AuditConfig, run_dir: Path, curve_sets: dict[str, list[Record]] | None,
+                     base_rows: Sequence[EvaluationRow], adapter_rows: Sequence[EvaluationRow],
+                     steps: int) -> dict[str, Any] | None:
     """audit.json's `training_curves` from training/family_gap.csv, with step 0 and the last step taken
-    from the base-model and adapter evaluations of the same items (None with curves off or < 2 points)."""
+    from the base-model and adapter evaluations of the curve items (None with curves off or < 2 points)."""
     from memgap.curves import CurveRow, read_family_gap, training_curves, write_family_gap
 
-    path = run_dir / "training" / "family_gap.csv"
-    if config.training.curve_points < 1:
+    if curve_sets is None:
         return None
+    path = run_dir / "training" / "family_gap.csv"
     rows = read_family_gap(path) if path.exists() else []
     names = {"seen": "seen_holdout", "unseen": "unseen_holdout", "train": "train_sample"}
-    sets = _curve_sets(config, *_evaluated_records(base_rows))
-    wanted = {(holdout, record.id) for holdout, records in (sets or {}).items() for record in records}
+    wanted = {(holdout, record.id) for holdout, records in curve_sets.items() for record in records}
 
     def points(evaluated, step):
         return [CurveRow(step, names[row.holdout], row.id, str(row.family), float(row.nll), row.n_tokens)
@@ -235,15 +235,6 @@ def _training_curves(config: AuditConfig, run_dir: Path, base_rows: Sequence[Eva
         curves["cost"] = {**cost, "evaluation_seconds_per_training_second": cost["evaluation_seconds"] / without if without > 0 else None}
     return curves
 
-
-def _evaluated_records(rows: Sequence[EvaluationRow]) -> tuple[list[Record], list[Record], list[Record]]:
-    """Stand-in records (id, family) of the evaluated seen, unseen and training items, in evaluation order,
-    so `_curve_sets` draws the same curve items from them as it drew for training."""
-    by_holdout: dict[str, list[Record]] = {"seen": [], "unseen": [], "train": []}
-    for row in rows:
-        if row.holdout in by_holdout:
-            by_holdout[row.holdout].append(Record(id=row.id, completion="", prompt_text="", family=row.family))
-    return by_holdout["seen"], by_holdout["unseen"], by_holdout["train"]
 
 
 def _training_examples(config: AuditConfig, loaded, train: Sequence[Record], rendered):
