@@ -127,10 +127,13 @@ def _parse_row(raw: dict[str, str | None], path: Path, line: int) -> CurveRow:
     absent = [name for name in CSV_FIELDS if raw.get(name) is None]
     if absent:
         raise fail(absent[0], f"{len(CSV_FIELDS) - len(absent)} fields where the header has {len(CSV_FIELDS)}")
-    try:
-        step = int(raw["step"])
-    except ValueError:
-        raise fail("step", f"step {raw['step']!r} is not a whole number") from None
+    def parsed(field: str, kind: type, what: str):
+        try:
+            return kind(raw[field])
+        except ValueError:
+            raise fail(field, f"{field} {raw[field]!r} is not {what}") from None
+
+    step = parsed("step", int, "a whole number")
     if step < 0:
         raise fail("step", f"step {step} is negative")
     if raw["holdout"] not in CURVE_SETS:
@@ -138,16 +141,10 @@ def _parse_row(raw: dict[str, str | None], path: Path, line: int) -> CurveRow:
     for name in ("id", "family"):
         if not raw[name].strip():
             raise fail(name, f"empty {name}")
-    try:
-        nll = float(raw["nll"])
-    except ValueError:
-        raise fail("nll", f"nll {raw['nll']!r} is not a number") from None
+    nll = parsed("nll", float, "a number")
     if not math.isfinite(nll):
         raise fail("nll", f"nll {raw['nll']!r} is not finite")
-    try:
-        n_tokens = int(raw["n_tokens"])
-    except ValueError:
-        raise fail("n_tokens", f"n_tokens {raw['n_tokens']!r} is not a whole number") from None
+    n_tokens = parsed("n_tokens", int, "a whole number")
     if n_tokens < 1:
         raise fail("n_tokens", f"n_tokens {n_tokens} is not positive (an item with no completion token has no NLL)")
     return CurveRow(step, raw["holdout"], raw["id"], raw["family"], nll, n_tokens)
