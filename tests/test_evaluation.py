@@ -31,6 +31,18 @@ def test_nll_matches_the_models_own_loss_per_item(family):
         assert np.all(item.mean_logprob <= 1e-6) and np.all(item.logprobs <= 1e-6) and np.all(item.std_logprob >= 0)
 
 
+def test_nll_only_scoring_gives_the_same_logprobs_and_no_spread():
+    loaded = tiny_loaded("llama")
+    records = tiny_records(5, families=5)
+    full = completion_token_stats(loaded.model, loaded.tokenizer, records, max_length=96, batch_size=2)
+    lean = completion_token_stats(loaded.model, loaded.tokenizer, records, max_length=96, batch_size=2, spread=False)
+    for a, b in zip(full, lean):
+        np.testing.assert_array_equal(a.logprobs, b.logprobs)
+        assert b.nll == a.nll and b.n_tokens == a.n_tokens
+        assert b.mean_logprob.shape == a.mean_logprob.shape and np.isnan(b.mean_logprob).all()
+        assert np.isnan(b.std_logprob).all() and np.isfinite(a.std_logprob).all()
+
+
 def test_generation_is_deterministic_and_keeps_input_order():
     loaded = tiny_loaded("llama")
     records = tiny_records(5, families=5)

@@ -171,7 +171,7 @@ def _stage_train(run: RunContext, loaded, *, train: Sequence[Record], examples,
         callbacks.append(FamilyGapCallback(
             curve_sets["seen_holdout"], curve_sets["unseen_holdout"], train_sample=curve_sets["train_sample"],
             path=training_dir / "family_gap.csv", tokenizer=loaded.tokenizer, max_length=config.model.max_length,
-            eval_points=config.training.curve_points, batch_size=config.evaluation.nll_batch_size,
+            eval_points=config.training.curve_points,
             alpha=config.stats.alpha,  # the first and last points come from the base and adapter evaluations
             evaluate_at_start=False, evaluate_at_end=False,
         ))

@@ -67,7 +67,7 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
             train_sample=splits.spread_over_families(records, config.training.curve_train_items, config.seed)
             if config.training.curve_train_items else [],
             path=out_dir / "family_gap.csv", max_length=config.model.max_length,
-            eval_points=config.training.curve_points, batch_size=config.evaluation.nll_batch_size,
+            eval_points=config.training.curve_points,
             alpha=config.stats.alpha))
     loaded = load_configured_model(config.model)
     for callback in callbacks:
