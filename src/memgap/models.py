@@ -70,7 +70,7 @@ def load_model(name: str | None = None, *, trust_remote_code: bool = False, devi
     placement = resolve_placement(device, dtype, load_in_4bit=load_in_4bit)
     if name in (None, "", "embedded"):
         file = embedded_model_file()
-        return _load_gguf(file, display_name=EMBEDDED_NAME, source="embedded", placement=placement)
+        return _load_gguf(file, display_name=EMBEDDED_NAME, source="embedded", placement=placement, cache=True)
     path = Path(name).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         return _load_gguf(path, display_name=str(path), source="local", placement=placement)
@@ -126,12 +126,22 @@ def _hub_reachable(timeout_s: float = 3.0) -> bool:
     return bool(reached and reached[0])
 
 
-def _load_gguf(file: Path, *, display_name: str, source: str, placement) -> LoadedModel:
+def _load_gguf(file: Path, *, display_name: str, source: str, placement, cache: bool = False) -> LoadedModel:
+    """A GGUF model dequantized to float; with `cache`, through the converted copy of memgap.model_cache."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from memgap import model_cache
 
     folder, filename = str(file.parent), file.name
     if placement.load_in_4bit:
         raise MemgapError("model.load_in_4bit applies to safetensors models, not GGUF files", where=str(file))
+    root = model_cache.cache_root() if cache else None
+    converted = model_cache.converted_folder(file, root) if root is not None else None
+    loaded = model_cache.load_converted(converted, placement.from_pretrained_kwargs()) if converted else None
+    if loaded is not None:
+        model, tokenizer = loaded
+        model.config._name_or_path = folder  # as a direct GGUF load names it (adapter configs record it)
+        return _finish(model, tokenizer, display_name, source, [file])
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename, local_files_only=True)
         # transformers dequantizes GGUF weights to float tensors of a regular model class.
@@ -140,6 +150,8 @@ def _load_gguf(file: Path, *, display_name: str, source: str, placement) -> Load
     except (OSError, ValueError) as error:
         raise MemgapError(f"cannot load GGUF model ({_first_line(error)})", where=str(file)) from None
     _forget_gguf_quantization(model)
+    if converted is not None:
+        model_cache.save_converted(converted, model, tokenizer)
     return _finish(model, tokenizer, display_name, source, [file])
 
 
