@@ -36,6 +36,8 @@ bench: install
 	$(PY) benchmarks/gradnorm/run.py
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/curves/run.py
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/speed/run.py
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/speed/evaluation_batches.py
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/speed/model_load.py
 
 validity: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/run.py

@@ -33,8 +33,8 @@ RESULTS = Path(__file__).resolve().parents[1] / "results" / "curves.md"
 BOUND = 0.15
 
 
-def default_split(config):
-    """The default audit's training rows, hold-outs and training sample (as the pipeline draws them)."""
+def default_holdouts(config):
+    """The default audit's training rows and its seen- and unseen-family hold-outs (as the pipeline draws them)."""
     records, _ = assign_families(read_records(default_data_path(), family_field=config.data.family_field),
                                  infer=False, family_field=config.data.family_field)
     split = splits.nested_split(records, unseen_fraction=config.split.unseen_holdout_fraction,
@@ -42,6 +42,12 @@ def default_split(config):
     seen = splits.spread_over_families(split.seen_holdout, config.split.max_holdout_items, config.seed)
     unseen = splits.spread_over_families(split.unseen_holdout, config.split.max_holdout_items, config.seed)
     train = splits.cap_rows(split.train, config.split.max_train_rows, config.seed, keep_families={r.family for r in seen})
+    return train, seen, unseen
+
+
+def default_split(config):
+    """The default audit's training rows, curve sets of both hold-outs and training sample (as the pipeline draws them)."""
+    train, seen, unseen = default_holdouts(config)
     size = config.training.curve_holdout_items
     seen_families = {r.family for r in seen}
     sample = splits.spread_over_families([r for r in train if r.family in seen_families],

@@ -3,9 +3,10 @@
 Embedded SmolLM2-135M, LoRA r=8 on all seven projections, bundled Tenacious rows. Three comparisons,
 each interleaved round by round so that drift in machine load hits both sides alike (medians):
 
-1. training: `train_lora` (the audit's Trainer: length-grouped batches, logging, gradient-norm
+1. training: `train_lora` (the audit's Trainer: its seeded random batches, logging, gradient-norm
    callback, optimizer, checkpoint) against a bare forward+backward over the same rows in
-   length-sorted batches; both in non-padding tokens per second. Goal: a ratio of at least 0.8.
+   length-sorted batches (less padding than random ones, so the ratio is a lower bound); both in
+   non-padding tokens per second. Goal: a ratio of at least 0.8.
 2. precision: bf16 autocast against float32 for a forward+backward and for reference NLL (largest
    per-item difference), run only where the CPU/GPU has native bfloat16 (else the reason is written).
 3. generation: `generate_completions`' `model.generate` (dynamic and static KV cache) against a manual
