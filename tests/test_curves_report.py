@@ -31,3 +31,14 @@ def test_the_figure_is_deterministic_and_absent_without_points():
     first = family_gap_figure(curves)
     assert first is not None and first[:8] == b"\x89PNG\r\n\x1a\n" and family_gap_figure(curves) == first
     assert family_gap_figure(None) is None and family_gap_figure({"points": curves["points"][:1]}) is None
+
+
+def test_without_a_training_sample_the_trainers_loss_is_the_training_line():
+    curves = training_curves([row for row in simulate("learn", 1) if row.holdout != "train_sample"])
+    assert all(point.get("train_sample") is None for point in curves["points"])
+    log_history = [{"step": step, "loss": 2.0 - step / 100} for step in range(1, 81)]
+    plain, with_loss = family_gap_figure(curves), family_gap_figure(curves, log_history)
+    assert plain is not None and with_loss is not None and with_loss != plain
+    # with a scored training sample the logged loss is not drawn a second time
+    sampled = training_curves(simulate("learn", 1))
+    assert family_gap_figure(sampled, log_history) == family_gap_figure(sampled)

@@ -319,16 +319,23 @@ CURVE_STYLES = {"seen_holdout": ("#d9822b", "seen-family hold-out"), "unseen_hol
 
 
 @_styled
-def family_gap_figure(curves: dict[str, Any] | None) -> bytes | None:
+def family_gap_figure(curves: dict[str, Any] | None, log_history: Sequence[dict] | None = None) -> bytes | None:
     """Completion NLL of the seen- and unseen-family hold-outs and a training sample over training, with
     family-clustered interval bands; right: the seen-minus-unseen gap in NLL reduction with its interval.
-    The onset (where the gap opened) and the best step (lowest unseen-family NLL) are marked."""
+    The onset (where the gap opened) and the best step (lowest unseen-family NLL) are marked. Where no
+    training sample was scored, the Trainer's per-batch training loss (`log_history`, nats per
+    completion token as well) is the training line."""
     points = (curves or {}).get("points") or []
     if len(points) < 2:
         return None
     steps = [point["step"] for point in points]
     fig = _new_figure(7.2, 2.6)
     left, right = fig.subplots(1, 2, width_ratios=[3, 2])
+    if any(point.get("train_sample") is None for point in points):
+        logged = [(r["step"], r["loss"]) for r in log_history or () if _finite(r.get("step")) and _finite(r.get("loss"))]
+        if logged:
+            left.plot(*zip(*logged), color=CURVE_STYLES["train_sample"][0], linewidth=0.9,
+                      label="training loss (per batch)")
     for name, (colour, label) in CURVE_STYLES.items():
         blocks = [point.get(name) for point in points]
         if any(block is None for block in blocks):

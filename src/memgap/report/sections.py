@@ -259,8 +259,8 @@ def training_curves_blocks(audit: dict) -> list[dict | None]:
     return [
         paragraph(curves["sentence"]),
         paragraph(cost_sentence) if cost_sentence else None,
-        figure("family_gap", plots.family_gap_figure(curves),
-               "Seen-family, unseen-family and training-sample NLL over training, with the gap",
+        figure("family_gap", plots.family_gap_figure(curves, (audit.get("training") or {}).get("log_history")),
+               "Seen-family, unseen-family and training NLL over training, with the gap",
                f"Bands: family-clustered {1 - float((curves.get('rule') or {}).get('alpha', 0.05)):.0%} intervals. "
                "Dashed: where the gap opened; dotted: lowest unseen-family loss."),
         table(["step", "seen NLL", "unseen NLL", "training-sample NLL", "gap", "gap CI", "unseen reduction"], rows,

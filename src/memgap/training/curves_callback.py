@@ -129,12 +129,12 @@ class FamilyGapCallback(TrainerCallback):
         was_training = model.training
         model.eval()
         try:
-            measured = []
-            for holdout, records in self.sets.items():
-                token_stats = completion_token_stats(model, tokenizer, records, max_length=self.max_length,
-                                                     batch_size=self.batch_size, spread=False)
-                measured += [CurveRow(step, holdout, record.id, str(record.family), stats.nll, stats.n_tokens)
-                             for record, stats in zip(records, token_stats) if stats.n_tokens]
+            # one pass over all sets: their items share batches of similar length
+            items = [(holdout, record) for holdout, records in self.sets.items() for record in records]
+            token_stats = completion_token_stats(model, tokenizer, [record for _, record in items],
+                                                 max_length=self.max_length, batch_size=self.batch_size, spread=False)
+            measured = [CurveRow(step, holdout, record.id, str(record.family), stats.nll, stats.n_tokens)
+                        for (holdout, record), stats in zip(items, token_stats) if stats.n_tokens]
         finally:
             model.train(was_training)
         self.rows = [row for row in self.rows if row.step != step] + measured
