@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -100,7 +101,8 @@ def main() -> None:
         "Cost of the training curves (`benchmarks/curves/run.py`): the default audit's training (embedded model, "
         f"bundled data, {len(train)} training rows) with and without `FamilyGapCallback` "
         f"({len(seen)} seen-family, {len(unseen)} unseen-family and {len(sample)} training items a point, "
-        f"{per_point / max(items, 1):.2f} s an item), one process, CPU, on a machine shared with other jobs.",
+        f"{per_point / max(items, 1):.2f} s an item), one process, "
+        f"{os.cpu_count()} CPUs, load average (1 min) {os.getloadavg()[0]:.1f} at the end.",
         "",
         "| figure | value |",
         "|---|---|",
