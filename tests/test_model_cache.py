@@ -78,3 +78,20 @@ def test_a_folder_without_the_marker_is_not_read(tmp_path):
     assert (folder / model_cache.COMPLETE_MARKER).exists() and (folder / "saved.txt").exists()
     (folder / model_cache.COMPLETE_MARKER).unlink()  # as if a copy were cut short
     assert model_cache.load_converted(folder, {}) is None
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete", "marker"])
+def test_a_damaged_folder_is_removed_with_a_warning_not_an_error(tmp_path, caplog, damage):
+    folder = tmp_path / "models" / "m-0"
+    model_cache.save_converted(folder, _Saves(), _Saves())
+    if damage == "truncate":
+        (folder / "saved.txt").write_text("")
+    elif damage == "delete":
+        (folder / "saved.txt").unlink()
+    else:
+        (folder / model_cache.COMPLETE_MARKER).write_text("{not json")
+    with caplog.at_level(logging.WARNING, logger="memgap.model_cache"):
+        assert model_cache.load_converted(folder, {}) is None
+    assert "damaged" in caplog.text and not folder.exists()  # so the next conversion writes a new copy
+    model_cache.save_converted(folder, _Saves(), _Saves())
+    assert (folder / model_cache.COMPLETE_MARKER).exists()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from memgap.errors import MemgapError
+from memgap.errors import MemgapError, first_line
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
@@ -132,7 +132,7 @@ def load_adapter(base_model, adapter: AdapterFolder):
     try:
         model = PeftModel.from_pretrained(base_model, adapter.path, is_trainable=False)
     except (RuntimeError, ValueError, KeyError, TypeError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = first_line(error)
         raise MemgapError(f"PEFT cannot load this adapter on this base ({first})", where=str(adapter.path)) from None
     model.eval()
     return model

@@ -19,6 +19,12 @@ class MemgapError(Exception):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type's name when the message is empty)."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
 def where_in_file(path: object, line: int | None = None, field: str | None = None) -> str:
     """Format a location as `file:line: field 'x'` for error messages."""
     text = str(path)

@@ -15,6 +15,7 @@ four to eight times that.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from memgap.atomic import sha256_files
+from memgap.errors import first_line
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +47,27 @@ def converted_folder(source: Path, root: Path) -> Path:
 
 
 def load_converted(folder: Path, from_pretrained_kwargs: dict[str, Any]) -> tuple[Any, Any] | None:
-    """(model, tokenizer) from a complete converted folder; None where there is none or it does not load."""
-    if not (folder / COMPLETE_MARKER).exists():
+    """(model, tokenizer) from a complete converted folder; None where there is none.
+
+    A folder whose files no longer have the sizes recorded when it was written, or that does not
+    load for any other reason, is removed with a warning (the caller converts the GGUF again and
+    writes a new copy): a damaged cache costs one conversion, never a failed audit.
+    """
+    marker = folder / COMPLETE_MARKER
+    if not marker.exists():
         return None
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+        changed = sorted(name for name, size in recorded.items() if (folder / name).stat().st_size != size)
+        if changed:
+            raise ValueError(f"{', '.join(changed)} changed size since it was written")
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, **from_pretrained_kwargs)
-    except (OSError, ValueError) as error:
-        log.warning("the converted model in %s does not load (%s); converting the GGUF again", folder, error)
+    except Exception as error:  # noqa: BLE001 - safetensors, tokenizers and json raise their own types
+        log.warning("the cached model in %s is damaged (%s); converting the GGUF again", folder, first_line(error))
+        shutil.rmtree(folder, ignore_errors=True)
         return None
     return model, tokenizer
 
@@ -72,7 +85,8 @@ def save_converted(folder: Path, model, tokenizer) -> None:
         staging.mkdir(parents=True)
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
-        (staging / COMPLETE_MARKER).write_text("complete\n")
+        sizes = {path.name: path.stat().st_size for path in sorted(staging.iterdir()) if path.is_file()}
+        (staging / COMPLETE_MARKER).write_text(json.dumps(sizes, indent=1) + "\n", encoding="utf-8")
         if folder.exists():  # another process finished first; its copy is the same
             shutil.rmtree(staging, ignore_errors=True)
             return

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from memgap.atomic import sha256_files
-from memgap.errors import MemgapError
+from memgap.errors import MemgapError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def _load_gguf(file: Path, *, display_name: str, source: str, placement, cache: 
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, local_files_only=True,
                                                      **placement.from_pretrained_kwargs())
     except (OSError, ValueError) as error:
-        raise MemgapError(f"cannot load GGUF model ({_first_line(error)})", where=str(file)) from None
+        raise MemgapError(f"cannot load GGUF model ({first_line(error)})", where=str(file)) from None
     _forget_gguf_quantization(model)
     if converted is not None:
         model_cache.save_converted(converted, model, tokenizer)
@@ -190,7 +190,7 @@ def _load_local_folder(path: Path, trust_remote_code: bool, placement) -> Loaded
             **placement.from_pretrained_kwargs(),
         )
     except (OSError, ValueError, KeyError) as error:
-        raise MemgapError(f"cannot load model ({_first_line(error)})", where=str(path)) from None
+        raise MemgapError(f"cannot load model ({first_line(error)})", where=str(path)) from None
     return _finish(model, tokenizer, str(path), "local", weights)
 
 
@@ -212,7 +212,7 @@ def _load_from_hub(name: str, trust_remote_code: bool, placement) -> LoadedModel
                                                      local_files_only=bool(reason), **placement.from_pretrained_kwargs())
     except OSError as error:
         raise MemgapError(
-            f"cannot fetch '{name}' from the hub (offline, or no such model: {_first_line(error)}); "
+            f"cannot fetch '{name}' from the hub (offline, or no such model: {first_line(error)}); "
             "pass a local model folder or omit --model for the embedded model"
         ) from None
     files = [Path(p) for p in _hub_weight_files(model)]
@@ -231,11 +231,6 @@ def _finish(model, tokenizer, name: str, source: str, files: list[Path]) -> Load
     model.config.pad_token_id = tokenizer.pad_token_id
     model.eval()
     return LoadedModel(model=model, tokenizer=tokenizer, name=name, source=source, weight_files=files)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
 
 
 def fingerprint_files(files: list[Path]) -> str:
