@@ -80,12 +80,14 @@ def test_a_folder_without_the_marker_is_not_read(tmp_path):
     assert model_cache.load_converted(folder, {}) is None
 
 
-@pytest.mark.parametrize("damage", ["truncate", "delete", "marker"])
+@pytest.mark.parametrize("damage", ["truncate", "delete", "marker", "same size, other bytes"])
 def test_a_damaged_folder_is_removed_with_a_warning_not_an_error(tmp_path, caplog, damage):
     folder = tmp_path / "models" / "m-0"
     model_cache.save_converted(folder, _Saves(), _Saves())
     if damage == "truncate":
         (folder / "saved.txt").write_text("")
+    elif damage == "same size, other bytes":
+        (folder / "saved.txt").write_text("y")
     elif damage == "delete":
         (folder / "saved.txt").unlink()
     else:

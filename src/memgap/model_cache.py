@@ -4,9 +4,10 @@ transformers reads a GGUF file three times to load one model (for the config, th
 weights; each pass parses the file's metadata, SmolLM2's 49,152-token vocabulary included) and then
 dequantizes every tensor: about 19 s for the embedded model on 2 CPU cores. The first load saves the
 dequantized float32 model and the converted tokenizer as an ordinary safetensors folder under the
-user's cache directory, named by the GGUF's SHA-256; later loads read that folder in about 2 s.
-The tensors are the same, bit for bit, and the tokenizer gives the same ids and chat template
-(tests/test_model_cache.py checks both on the embedded model).
+user's cache directory, named by the GGUF's SHA-256; later loads check every file against the
+SHA-256 recorded when it was written and read the folder, in under a second. The tensors are the
+same, bit for bit, and the tokenizer gives the same ids and chat template (tests/test_model_cache.py
+checks both on the embedded model).
 
 The cache lives in `$MEMGAP_CACHE_DIR`, else `$XDG_CACHE_HOME/memgap`, else `~/.cache/memgap`;
 `MEMGAP_CACHE_DIR=off` turns it off. A cache that cannot be written is skipped with a warning.
@@ -49,8 +50,9 @@ def converted_folder(source: Path, root: Path) -> Path:
 def load_converted(folder: Path, from_pretrained_kwargs: dict[str, Any]) -> tuple[Any, Any] | None:
     """(model, tokenizer) from a complete converted folder; None where there is none.
 
-    A folder whose files no longer have the sizes recorded when it was written, or that does not
-    load for any other reason, is removed with a warning (the caller converts the GGUF again and
+    Every file's SHA-256 is checked against the one recorded when the folder was written (about
+    0.5 s for the 538 MB of weights), so a copy cut short or changed on disk is never served; such a
+    folder, or one that does not load for any other reason, is removed with a warning (the caller converts the GGUF again and
     writes a new copy): a damaged cache costs one conversion, never a failed audit.
     """
     marker = folder / COMPLETE_MARKER
@@ -60,9 +62,9 @@ def load_converted(folder: Path, from_pretrained_kwargs: dict[str, Any]) -> tupl
 
     try:
         recorded = json.loads(marker.read_text(encoding="utf-8"))
-        changed = sorted(name for name, size in recorded.items() if (folder / name).stat().st_size != size)
-        if changed:
-            raise ValueError(f"{', '.join(changed)} changed size since it was written")
+        changed = sorted(name for name, digest in recorded.items() if sha256_files([folder / name]) != digest)
+        if changed or not recorded:
+            raise ValueError(f"{', '.join(changed) or 'no file'} differs from what was written")
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, **from_pretrained_kwargs)
     except Exception as error:  # noqa: BLE001 - safetensors, tokenizers and json raise their own types
@@ -85,8 +87,8 @@ def save_converted(folder: Path, model, tokenizer) -> None:
         staging.mkdir(parents=True)
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
-        sizes = {path.name: path.stat().st_size for path in sorted(staging.iterdir()) if path.is_file()}
-        (staging / COMPLETE_MARKER).write_text(json.dumps(sizes, indent=1) + "\n", encoding="utf-8")
+        digests = {path.name: sha256_files([path]) for path in sorted(staging.iterdir()) if path.is_file()}
+        (staging / COMPLETE_MARKER).write_text(json.dumps(digests, indent=1) + "\n", encoding="utf-8")
         if folder.exists():  # another process finished first; its copy is the same
             shutil.rmtree(staging, ignore_errors=True)
             return
