@@ -14,6 +14,11 @@ from memgap.models import embedded_model_file, load_model
 @pytest.mark.slow
 def test_the_cached_embedded_model_equals_the_gguf_conversion(tmp_path, monkeypatch):
     monkeypatch.setenv("MEMGAP_CACHE_DIR", str(tmp_path))
+    # a load cast to bfloat16 keeps no copy: a later float32 load would get rounded tensors from it
+    halved = load_model(None, dtype="bfloat16")
+    assert {p.dtype for p in halved.model.parameters()} == {torch.bfloat16}
+    assert not (tmp_path / "models").exists() or not list((tmp_path / "models").iterdir())
+    del halved
     converted = load_model(None)
     folder = model_cache.converted_folder(embedded_model_file(), tmp_path)
     assert (folder / model_cache.COMPLETE_MARKER).exists() and (folder / "model.safetensors").exists()

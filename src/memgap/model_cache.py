@@ -51,9 +51,9 @@ def load_converted(folder: Path, from_pretrained_kwargs: dict[str, Any]) -> tupl
     """(model, tokenizer) from a complete converted folder; None where there is none.
 
     Every file's SHA-256 is checked against the one recorded when the folder was written (about
-    0.5 s for the 538 MB of weights), so a copy cut short or changed on disk is never served; such a
-    folder, or one that does not load for any other reason, is removed with a warning (the caller converts the GGUF again and
-    writes a new copy): a damaged cache costs one conversion, never a failed audit.
+    0.5 s for the 538 MB of weights), so a copy cut short or changed on disk is never served. Such a
+    folder, or one that does not load for any other reason, is removed with a warning, and the caller
+    converts the GGUF again and writes a new copy: a damaged cache costs one conversion, never an audit.
     """
     marker = folder / COMPLETE_MARKER
     if not marker.exists():

@@ -150,7 +150,9 @@ def _load_gguf(file: Path, *, display_name: str, source: str, placement, cache: 
     except (OSError, ValueError) as error:
         raise MemgapError(f"cannot load GGUF model ({first_line(error)})", where=str(file)) from None
     _forget_gguf_quantization(model)
-    if converted is not None:
+    if converted is not None and placement.dtype == "float32":
+        # only the float32 conversion itself is kept: a copy of bf16- or fp16-cast weights would hand a
+        # later float32 load rounded tensors
         model_cache.save_converted(converted, model, tokenizer)
     return _finish(model, tokenizer, display_name, source, [file])
 

@@ -33,8 +33,9 @@ def completion_token_stats(
 
     The reference is the final assistant turn, given everything before it. With `spread=False` only
     log p(token) is computed (the NLL; the training curves need no more) and `mean_logprob` and
-    `std_logprob` are NaN arrays of the same shape: that skips two passes over the vocabulary per
-    completion token, about 15 % of a curve point's time on the embedded model. Raises MemgapError naming
+    `std_logprob` are NaN arrays of the same shape: that skips the passes over the vocabulary that
+    the entropy statistics need (0.95 of a curve point's time on the embedded model,
+    benchmarks/results/evaluation_batches.md). Raises MemgapError naming
     the rows whose reference `max_length` cuts off entirely (their NLL would be NaN); an audit
     refuses or drops such rows before any stage, so this only guards direct callers.
     """

@@ -4,8 +4,8 @@ Add it to a transformers `Trainer` or a TRL `SFTTrainer`. At step 0 (the base mo
 resumes) and at `eval_points` evenly spaced steps up to the last, it scores every given record's
 reference completion with the audit's own scorer (`memgap.evaluation.nll.completion_token_stats`:
 the same tokenization, chat template and completion-only mask as the final audit, so its figures are
-the audit's for the same weights; only the NLL, `spread=False`, as the curves need no more), keeps the per-item NLLs that the family-clustered statistics need,
-rewrites `family_gap.csv` (`memgap.curves.read_family_gap` reads it), and logs
+the audit's for the same weights; only the NLL, `spread=False`, as the curves need no more), keeps
+the per-item NLLs that the family-clustered statistics need, rewrites `family_gap.csv` (`memgap.curves.read_family_gap` reads it), and logs
 
     eval_seen_holdout_nll, eval_unseen_holdout_nll, eval_train_sample_nll,
     eval_family_gap, eval_family_gap_ci_low, eval_family_gap_ci_high, eval_unseen_holdout_reduction
@@ -53,8 +53,9 @@ class FamilyGapCallback(TrainerCallback):
         tokenizer: the tokenizer with the chat template; default: the Trainer's `processing_class`.
         max_length: tokens per example, as in training; longer rows are truncated like there.
         eval_points: evaluation points after step 0, evenly spaced up to the last step (default 8).
-        batch_size: items per forward pass. Each set is a handful of items; on 2 CPU cores batches of 4
-            scored them about a fifth faster than batches of 8 (less padding between rows of unlike length).
+        batch_size: items per forward pass; all sets are scored in one pass, in batches of similar length.
+            On 2 CPU cores, NLL-only scoring in batches of 4 took 0.88 of the time of full statistics in
+            batches of 8 (benchmarks/results/evaluation_batches.md).
         alpha: level of the logged gap interval.
         trainer: the Trainer, for logging; found on the call stack when not given.
         evaluate_at_start: score the base model at step 0 (off where the caller has those NLLs already,
