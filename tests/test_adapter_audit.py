@@ -48,8 +48,11 @@ def test_auditing_the_runs_adapter_on_its_split_reproduces_its_lifts(inputs, tra
     assert audit["config"]["lora"]["r"] == adapter_config["r"] and audit["config"]["lora"]["alpha"] == adapter_config["lora_alpha"]
     assert audit["config"]["lora"]["source"] == "adapter_config.json"
     training = audit["config"]["training"]
-    assert "learning_rate" not in training and "epochs" not in training
-    assert training["source"] is None and "unknown" in training["note"]  # this folder holds gradnorms.csv only
+    assert "learning_rate" not in training
+    # RUN/training is memgap's own: its train_result.json and log_history.json, not "unknown".
+    assert training["source"] == str(run_dir / "training" / "train_result.json") and "note" not in training
+    assert training["global_step"] == run["training"]["steps"]
+    assert audit["training"]["train_loss_first"] == run["training"]["train_loss_first"]
     assert '"source": "adapter_config.json"' in report  # the configuration appendix shows the adapter's own settings
 
 

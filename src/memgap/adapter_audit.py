@@ -98,7 +98,10 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
                                    folder=folder, scorer=scorer, trainer_output=trainer_output, figures=figures,
                                    probes=probes, rows=rows, run_dir=run_dir, stages=run.stages)
     audit["data"]["rendering"] = rendering
-    audit["warnings"] = [base_warning] if base_warning else None
+    # Where the training log says training broke (memgap.training.trainer_output.training_log_warnings).
+    warnings = [base_warning] if base_warning else []
+    warnings += list(trainer_output.warnings) if trainer_output is not None else []
+    audit["warnings"] = warnings or None
     audit["training_curves"] = _training_curves(config, trainer_output)
     return finish_audit(run, audit)
 
