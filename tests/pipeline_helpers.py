@@ -25,6 +25,8 @@ def tiny_settings(model_dir: Path, data: Path, out: Path, **extra: Any) -> dict[
         "evaluation.max_new_tokens": 6, "evaluation.generation_batch_size": 8, "evaluation.nll_batch_size": 8,
         "evaluation.membership_train_rows": 8, "evaluation.scorer": "token-f1",
         "split.max_train_rows": None, "split.max_holdout_items": None, "stats.n_resamples": 200,
+        # figures compared across runs are pinned to one precision: `auto` would follow the CPU's flags
+        "training.precision": "fp32",
     }
     settings.update(extra)
     return settings

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from memgap.config import LoraConfig, TrainingConfig, load_config
 from memgap.errors import MemgapError
 from memgap.evaluation.batching import length_batches, padding_share
-from memgap.training.precision import cpu_flags, cpu_has_native_bf16, resolve_precision
 from memgap.training.sft import load_trained, train_lora
 from tiny_models import tiny_loaded, tiny_records
 
@@ -35,28 +34,6 @@ def test_length_batches_pad_less_than_input_order():
     assert padding_share(lengths, length_batches(lengths, 2)) < 0.05 < padding_share(lengths, in_order)
     with pytest.raises(ValueError):
         length_batches(lengths, 0)
-
-
-def test_precision_auto_follows_the_cpu_flags(tmp_path):
-    assert cpu_has_native_bf16({"avx512f", "avx512_bf16"}) and cpu_has_native_bf16({"amx_bf16"})
-    assert not cpu_has_native_bf16({"avx512f", "avx512bw", "avx512_vnni"})
-    assert resolve_precision("auto", use_cuda=False, flags={"avx512_bf16"}) == "bf16"
-    assert resolve_precision("auto", use_cuda=False, flags={"avx2"}) == "fp32"
-    assert resolve_precision("fp32", use_cuda=False, flags={"amx_bf16"}) == "fp32"
-    assert resolve_precision("bf16", use_cuda=False, flags=set()) == "bf16"  # honoured, with a warning
-    with pytest.raises(MemgapError, match="training.precision"):
-        resolve_precision("fp16", use_cuda=False, flags=set())
-    info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx512_bf16 amx_tile\n\nprocessor\t: 1\nflags\t: fpu\n")
-    assert cpu_flags(info) == {"fpu", "sse", "avx512_bf16", "amx_tile"}
-    assert cpu_flags(tmp_path / "absent") == set()
-
-
-def test_precision_is_a_validated_setting():
-    assert load_config(None).training.precision == "auto"
-    assert load_config(None, {"training.precision": "bf16"}).training.precision == "bf16"
-    with pytest.raises(MemgapError, match="training.precision"):
-        load_config(None, {"training.precision": "half"})
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])

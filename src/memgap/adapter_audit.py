@@ -9,6 +9,7 @@ the report. Every stage after loading is the one `memgap run` uses (memgap.stage
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from memgap.data.records import Record
 from memgap.errors import MemgapError
 from memgap.run_folder import Stages, settings_fingerprint
 from memgap.stages import (
-    RunContext, SplitParts, check_scorer_setting, evaluate_stage, finish_audit, load_model, membership_sample, scorer_name,
+    RunContext, adapter_precision_plan, SplitParts, check_scorer_setting, evaluate_stage, finish_audit, load_model, membership_sample, scorer_name,
     statistics_and_probes,
 )
 
@@ -77,6 +78,7 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
 
     log.info("loading model %s and the adapter %s", config.model.name or "(embedded SmolLM2-135M-Instruct)", folder.path)
     loaded = load_model(config, progress=progress)
+    run = dataclasses.replace(run, precision=adapter_precision_plan(config, loaded.model, folder.weights))
     n_base_parameters = loaded.n_parameters
     base_warning = check_base_architecture(folder.path, folder.config, loaded.model.config, type(loaded.model).__name__,
                                            training_dir=training_dir)
@@ -102,6 +104,7 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
     warnings = [base_warning] if base_warning else []
     warnings += list(trainer_output.warnings) if trainer_output is not None else []
     audit["warnings"] = warnings or None
+    audit["precision"] = run.precision.to_dict()
     audit["training_curves"] = _training_curves(config, trainer_output)
     return finish_audit(run, audit)
 

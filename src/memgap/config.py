@@ -26,6 +26,7 @@ class DataConfig:
 
 
 MODEL_DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # training.precision, training.adapter_dtype, evaluation.precision
 MODEL_DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
@@ -75,7 +76,10 @@ class TrainingConfig:
     curve_holdout_items: int = 6  # items per hold-out scored at each curve point, spread over families
     # training rows scored at each curve point; 0: the report draws the Trainer's per-batch loss instead
     curve_train_items: int = 0
-    precision: str = "auto"  # auto (bf16 autocast where the CPU/GPU has native bfloat16), fp32 or bf16
+    # autocast during training: auto (bf16 where the CPU/GPU has native bfloat16, fp16 on a GPU without it,
+    # else fp32), fp32, bf16 or fp16 (CUDA only); resolved once and recorded with its reason (memgap.training.precision)
+    precision: str = "auto"
+    adapter_dtype: str = "auto"  # the saved LoRA weights' dtype: auto (float32, as PEFT trains them), fp32, bf16, fp16
 
 
 @dataclass
@@ -85,6 +89,9 @@ class EvaluationConfig:
     generation_batch_size: int = 32  # the default audit's 32 prompts in one batch: 0.79 of the time of 16 + 16 (docs/performance.md)
     nll_batch_size: int = 8
     membership_train_rows: int = 48  # training rows scored for the membership probe
+    # reference NLL, generation and membership: auto (the weights' own dtype, no autocast), fp32, bf16 or fp16
+    # (autocast over float32 weights); independent of training.precision, so figures do not move with it
+    precision: str = "auto"
 
 
 @dataclass
@@ -289,7 +296,9 @@ def _validate(config: AuditConfig, source: str) -> None:
         (config.training.curve_holdout_items >= 2, "training.curve_holdout_items", "must be at least 2"),
         (config.training.curve_train_items >= 0, "training.curve_train_items", "must be 0 (no training curve) or positive"),
         (config.training.save_steps >= 1, "training.save_steps", "must be at least 1"),
-        (config.training.precision in ("auto", "fp32", "bf16"), "training.precision", "must be 'auto', 'fp32' or 'bf16'"),
+        (config.training.precision in PRECISIONS, "training.precision", "must be 'auto', 'fp32', 'bf16' or 'fp16'"),
+        (config.training.adapter_dtype in PRECISIONS, "training.adapter_dtype", "must be 'auto', 'fp32', 'bf16' or 'fp16'"),
+        (config.evaluation.precision in PRECISIONS, "evaluation.precision", "must be 'auto', 'fp32', 'bf16' or 'fp16'"),
         (config.model.max_length >= 16, "model.max_length", "must be at least 16"),
         (config.model.device in MODEL_DEVICES, "model.device", f"must be one of {', '.join(MODEL_DEVICES)}"),
         (config.model.dtype in MODEL_DTYPES, "model.dtype", f"must be one of {', '.join(MODEL_DTYPES)}"),

@@ -9,6 +9,7 @@ Evaluation, statistics, probes, verdict and writing are the stages `memgap audit
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -27,8 +28,8 @@ from memgap.run_folder import Stages, settings_fingerprint
 from memgap.errors import MemgapError
 from memgap.evaluation.rows import EvaluationRow
 from memgap.stages import (
-    RunContext, SplitParts, check_scorer_setting, evaluate_stage, finish_audit, load_model, membership_sample, scorer_name,
-    statistics_and_probes,
+    RunContext, SplitParts, check_scorer_setting, evaluate_stage, finish_audit, load_model, membership_sample,
+    plan_precision_for, scorer_name, statistics_and_probes,
 )
 from memgap.training.schedule import schedule_warnings
 
@@ -57,6 +58,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     records, family_source = _stage_families(config, data_path)
     log.info("loading model %s", config.model.name or "(embedded SmolLM2-135M-Instruct)")
     loaded = load_model(config, progress=progress)
+    run = dataclasses.replace(run, precision=plan_precision_for(config, loaded.model, trains=True))
     _check_lora_targets(config, loaded)
     rendered = _render_every_row(config, loaded, records)
     records = rendered.records
@@ -77,6 +79,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
                                scorer=scorer)
     curve_sets = _curve_sets(config, parts.seen_holdout, parts.unseen_holdout, membership)
     train_result = _stage_train(run, loaded, train=parts.train, examples=train_examples, curve_sets=curve_sets)
+    # the adapter as saved, loaded as `memgap audit` loads it: the same figures, bit for bit (memgap.training.precision)
     adapter_rows = evaluate_stage(run, train_result.model, label="adapter", tokenizer=loaded.tokenizer,
                                   holdouts=holdouts, scorer=scorer)
 
@@ -85,6 +88,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
                            loaded=loaded, scorer_name=scorer, train_result=train_result, figures=figures,
                            probes=probes, run_dir=run_dir, stages=run.stages)
     audit["warnings"] = warnings
+    audit["precision"] = run.precision.to_dict()
     audit["data"]["rendering"] = rendered.facts()
     audit["training_curves"] = _training_curves(config, run_dir, curve_sets, base_rows, adapter_rows, train_result.steps)
     return finish_audit(run, audit)
@@ -157,7 +161,7 @@ def _stage_train(run: RunContext, loaded, *, train: Sequence[Record], examples,
     With `curve_sets` (seen_holdout, unseen_holdout, train_sample records) a `FamilyGapCallback`
     scores them at step 0 and `training.curve_points` evenly spaced steps into training/family_gap.csv.
     """
-    from memgap.training.sft import load_trained, train_lora
+    from memgap.training.sft import load_trained, reload_as_saved, train_lora
 
     config, stages = run.config, run.stages
     training_dir = run.run_dir / "training"
@@ -173,20 +177,20 @@ def _stage_train(run: RunContext, loaded, *, train: Sequence[Record], examples,
             path=training_dir / "family_gap.csv", tokenizer=loaded.tokenizer, max_length=config.model.max_length,
             eval_points=config.training.curve_points,
             alpha=config.stats.alpha,  # the first and last points come from the base and adapter evaluations
-            evaluate_at_start=False, evaluate_at_end=False,
+            evaluate_at_start=False, evaluate_at_end=False, precision=run.precision.evaluation.value,
         ))
     started = time.perf_counter()
     result = train_lora(
         loaded, train,
         lora=config.lora, training=config.training, max_length=config.model.max_length,
         output_dir=training_dir, seed=config.seed, resume=True, progress=run.progress, examples=examples,
-        callbacks=callbacks,
+        callbacks=callbacks, precision=run.precision.training,
     )
     if callbacks:  # what the curve points cost, so every audit reports it beside the training time
         write_json_atomic(training_dir / "curves_cost.json",
                           {"evaluation_seconds": callbacks[0].seconds, "training_seconds": result.seconds})
     stages.mark_done("train", time.perf_counter() - started)
-    return result
+    return reload_as_saved(result, training_dir)
 
 
 def _curve_sets(config: AuditConfig, seen, unseen, train_sample) -> dict[str, list[Record]] | None:

@@ -23,6 +23,7 @@ from memgap.data.records import Record
 from memgap.errors import where_in_file
 from memgap.evaluation.rows import HOLDOUTS, EvaluationRow
 from memgap.run_folder import Stages
+from memgap.training.precision import Hardware, PrecisionPlan, evaluation_autocast, plan_precision
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class RunContext:
     run_dir: Path
     stages: Stages
     progress: bool = True
+    precision: PrecisionPlan | None = None  # resolved once the model is loaded (`plan_precision_for`)
 
 
 def load_model(config: AuditConfig, *, progress: bool = True):
@@ -88,6 +90,33 @@ def load_model(config: AuditConfig, *, progress: bool = True):
 
         transformers_logging.disable_progress_bar()
     return load_configured_model(config.model)
+
+
+def plan_precision_for(config: AuditConfig, model, *, trains: bool) -> PrecisionPlan:
+    """Resolve `training.precision`, `evaluation.precision` and `training.adapter_dtype` once, for the
+    loaded base `model` on its device, and log the one line that says what each resolved to and why.
+
+    `trains`: memgap trains the adapter (`memgap run`); an audit of a given adapter resolves evaluation only.
+    Raises MemgapError for a precision the device cannot run (memgap.training.precision).
+    """
+    weights_dtype = str(next(model.parameters()).dtype).replace("torch.", "")
+    plan = plan_precision(training=config.training.precision if trains else None,
+                          evaluation=config.evaluation.precision,
+                          adapter_dtype=config.training.adapter_dtype if trains else None,
+                          weights_dtype=weights_dtype, hardware=Hardware.detect(model.device.type))
+    log.info("%s", plan.describe())
+    return plan
+
+
+def adapter_precision_plan(config: AuditConfig, model, weights_file: Path) -> PrecisionPlan:
+    """`plan_precision_for` an adapter audited as given: evaluation resolved, training unknown, and the
+    adapter's saved dtype as its safetensors file records it."""
+    import dataclasses
+
+    from memgap.training.precision import saved_adapter_dtype
+
+    return dataclasses.replace(plan_precision_for(config, model, trains=False),
+                               adapter_weights=saved_adapter_dtype(weights_file))
 
 
 def evaluate_stage(run: RunContext, model, *, label: str, tokenizer, holdouts: Mapping[str, Sequence[Record]],
@@ -110,7 +139,9 @@ def evaluate_stage(run: RunContext, model, *, label: str, tokenizer, holdouts: M
     log.info("evaluating the %s model: reference NLL, greedy generation, %s score", label, scorer)
     started = time.perf_counter()
     context = model.disable_adapter() if adapter_disabled else merged_lora(model)
-    with context:
+    weights_dtype = str(next(model.parameters()).dtype).replace("torch.", "")
+    precision = run.precision.evaluation if run.precision else plan_precision_for(config, model, trains=False).evaluation
+    with context, evaluation_autocast(precision, weights_dtype, model.device.type):
         rows = evaluate_model(
             model, tokenizer, holdouts,
             model_label=label,

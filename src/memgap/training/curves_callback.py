@@ -27,6 +27,7 @@ from memgap.curves import SEEN, TRAIN, UNSEEN, CurveRow, read_family_gap, step_m
 from memgap.data.records import Record
 from memgap.data.values import require_families
 from memgap.errors import MemgapError
+from memgap.training.precision import scoring_precision
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ class FamilyGapCallback(TrainerCallback):
         evaluate_at_start: score the base model at step 0 (off where the caller has those NLLs already,
             as the audit does from its base-model evaluation).
         evaluate_at_end: score the last step (off where the caller scores the final adapter anyway).
+        precision: what the points are scored in: None (default) for the weights' own dtype, or fp32, bf16
+            or fp16 (autocast). The training's own mixed-precision autocast is lifted while scoring, so the
+            points are comparable with the audit's evaluations whatever precision training runs in.
 
     Raises `MemgapError` (at construction) for records without a family, an empty hold-out, or families
     shared by both hold-outs. `rows` holds every `CurveRow`; `curves()` returns `memgap.curves.training_curves`.
@@ -69,7 +73,7 @@ class FamilyGapCallback(TrainerCallback):
     def __init__(self, seen_holdout: Sequence[Record], unseen_holdout: Sequence[Record], *,
                  train_sample: Sequence[Record] = (), path: str | Path | None = "family_gap.csv", tokenizer=None,
                  max_length: int = 768, eval_points: int = 8, batch_size: int = 4, alpha: float = 0.05, trainer=None,
-                 evaluate_at_start: bool = True, evaluate_at_end: bool = True):
+                 evaluate_at_start: bool = True, evaluate_at_end: bool = True, precision: str | None = None):
         self.sets = {SEEN: list(seen_holdout), UNSEEN: list(unseen_holdout), TRAIN: list(train_sample)}
         _check_records(self.sets)
         self.path = Path(path) if path is not None else None
@@ -81,6 +85,7 @@ class FamilyGapCallback(TrainerCallback):
         self.trainer = trainer
         self.evaluate_at_start = evaluate_at_start
         self.evaluate_at_end = evaluate_at_end
+        self.precision = precision
         self.rows: list[CurveRow] = []
         self.steps: list[int] = []
         self.seconds = 0.0
@@ -132,8 +137,10 @@ class FamilyGapCallback(TrainerCallback):
         try:
             # one pass over all sets: their items share batches of similar length
             items = [(holdout, record) for holdout, records in self.sets.items() for record in records]
-            token_stats = completion_token_stats(model, tokenizer, [record for _, record in items],
-                                                 max_length=self.max_length, batch_size=self.batch_size, spread=False)
+            with scoring_precision(model, self.precision):
+                token_stats = completion_token_stats(model, tokenizer, [record for _, record in items],
+                                                     max_length=self.max_length, batch_size=self.batch_size,
+                                                     spread=False)
             measured = [CurveRow(step, holdout, record.id, str(record.family), stats.nll, stats.n_tokens)
                         for (holdout, record), stats in zip(items, token_stats) if stats.n_tokens]
         finally:

@@ -28,13 +28,14 @@ from memgap.errors import MemgapError
 from memgap.training.architectures import check_lora_targets, default_lora_targets
 from memgap.training.checkpoints import last_complete_checkpoint
 from memgap.training.schedule import schedule_warnings
-from memgap.training.precision import resolve_precision
+from memgap.training.precision import Hardware, Resolved, resolve_adapter_dtype, resolve_training_precision
 from memgap.training.updates import realised_updates, write_updates_csv
 
 log = logging.getLogger(__name__)
 
 RESULT_FACTS = (
     "steps", "epochs", "seconds", "tokens_per_s", "truncated_rows", "trainable_parameters", "lora_targets", "precision",
+    "precision_reason", "adapter_dtype",
 )
 
 
@@ -51,7 +52,9 @@ class TrainResult:
     trainable_parameters: int
     lora_targets: list[str]
     epochs: float = 0.0
-    precision: str = "fp32"  # fp32, or bf16 (autocast): what training ran in
+    precision: str = "fp32"  # fp32, bf16 or fp16 (autocast): what training ran in
+    precision_reason: str = "recorded before the reason was"  # why (auto: this CPU has AVX512_BF16, ...)
+    adapter_dtype: str = "fp32"  # the dtype the LoRA weights were saved in
 
     def facts(self) -> dict[str, Any]:
         """Everything but the model and the log, as saved in train_result.json."""
@@ -123,6 +126,7 @@ def train_lora(
     callbacks=(),
     progress: bool = True,
     examples: Sequence[EncodedExample] | None = None,
+    precision: Resolved | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter on the records, recording per-module gradient norms.
 
@@ -134,7 +138,9 @@ def train_lora(
 
     Writes output_dir/adapter (safetensors), gradnorms.csv (unless `callbacks` bring their own
     GradNormCallback), updates.csv, log_history.json and train_result.json. A `FamilyGapCallback`
-    among `callbacks` writes family_gap.csv where its `path` says.
+    among `callbacks` writes family_gap.csv where its `path` says. `precision`: the resolved
+    `training.precision` (memgap.training.precision; resolved here from `training` when None). The
+    adapter is saved in `training.adapter_dtype`, and updates.csv measures the weights as saved.
     """
     import peft
     from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, set_seed
@@ -164,14 +170,16 @@ def train_lora(
     peft_config = peft.LoraConfig(
         task_type="CAUSAL_LM", r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets
     )
-    precision = resolve_precision(training.precision, use_cuda=loaded.model.device.type == "cuda")
+    if precision is None:
+        precision = resolve_training_precision(training.precision, Hardware.detect(loaded.model.device.type))
+    adapter_dtype = resolve_adapter_dtype(training.adapter_dtype)
     model = peft.get_peft_model(loaded.model, peft_config)
     model.train()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 
     trainer = Trainer(
         model=model,
-        args=_training_arguments(training, checkpoints, seed, progress, precision=precision,
+        args=_training_arguments(training, checkpoints, seed, progress, precision=precision.value,
                                  use_cpu=model.device.type == "cpu"),
         train_dataset=EncodedDataset(examples),
         data_collator=DataCollatorForSeq2Seq(_right_padding(loaded.tokenizer), label_pad_token_id=IGNORE_INDEX, padding=True),
@@ -209,8 +217,11 @@ def train_lora(
         trainable_parameters=trainable,
         lora_targets=targets,
         epochs=float(trainer.state.epoch or 0.0),
-        precision=precision,
+        precision=precision.value,
+        precision_reason=precision.reason,
+        adapter_dtype=adapter_dtype.value,
     )
+    _cast_lora_weights(model, adapter_dtype.torch_dtype)
     if trainer.is_world_process_zero():
         model.save_pretrained(output_dir / "adapter", safe_serialization=True, save_embedding_layers=False)
         write_updates_csv(output_dir / "updates.csv", realised_updates(model))
@@ -222,19 +233,49 @@ def train_lora(
 
 
 def load_trained(loaded, output_dir: Path) -> TrainResult:
-    """The result of a finished `train_lora` run, read back from output_dir (adapter, log, facts)."""
-    from peft import PeftModel
+    """The result of a finished `train_lora` run, read back from output_dir (adapter, log, facts).
+
+    The adapter is loaded onto `loaded.model` the way `memgap audit` loads any adapter
+    (`memgap.adapters.load_adapter`), so what is evaluated is what was saved.
+    """
+    from memgap.adapters import load_adapter, read_adapter_folder
 
     output_dir = Path(output_dir)
     adapter = output_dir / "adapter"
     if not (adapter / "adapter_config.json").exists():
         raise MemgapError("no trained adapter here (adapter/adapter_config.json is missing)", where=str(output_dir))
-    model = PeftModel.from_pretrained(loaded.model, adapter)
-    model.eval()
+    model = load_adapter(loaded.model, read_adapter_folder(adapter))
     history = json.loads((output_dir / "log_history.json").read_text(encoding="utf-8"))
     facts = json.loads((output_dir / "train_result.json").read_text(encoding="utf-8"))
     # Runs saved before `precision` was recorded trained in float32.
     return TrainResult(model=model, log_history=history, **{key: facts[key] for key in RESULT_FACTS if key in facts})
+
+
+def reload_as_saved(result: TrainResult, output_dir: Path) -> TrainResult:
+    """`result` with its model replaced by the saved adapter loaded back onto the same base.
+
+    After training, the in-memory model is not what `memgap audit` of the saved adapter evaluates:
+    accelerate wraps its forward in the training autocast (bf16 products on a CPU or GPU that has
+    them), and a non-float32 `training.adapter_dtype` rounds the saved weights. Removing the LoRA
+    layers (no merge: the base weights are untouched) and loading the saved folder with the audit's
+    own loader makes `memgap run`'s adapter figures those of `memgap audit`, bit for bit.
+    """
+    import dataclasses
+
+    from memgap.adapters import load_adapter, read_adapter_folder
+
+    base = result.model.unload()
+    return dataclasses.replace(result, model=load_adapter(base, read_adapter_folder(Path(output_dir) / "adapter")))
+
+
+def _cast_lora_weights(model, dtype_name: str) -> None:
+    """Cast the trainable (LoRA) weights to `dtype_name` in place, as they are saved; a no-op for float32."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    for parameter in model.parameters():
+        if parameter.requires_grad and parameter.dtype != dtype:
+            parameter.data = parameter.data.to(dtype)
 
 
 def _whole_run_train_loss(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -275,6 +316,7 @@ def _training_arguments(training: TrainingConfig, checkpoints: Path, seed: int, 
         disable_tqdm=not progress,
         use_cpu=use_cpu,  # train where model.device put the weights
         bf16=precision == "bf16",  # autocast (accelerate's torch.autocast on CPU too); weights stay float32
+        fp16=precision == "fp16",  # autocast with loss scaling, CUDA only (memgap.training.precision refuses it elsewhere)
         # Random batches, not the Trainer's "group_by_length": its sampler draws from the global torch
         # RNG, so a run resumed from a checkpoint trains on other batches than an uninterrupted one
         # (tests/test_kill_resume.py); length grouping would save 5 % of positions on the default audit.
