@@ -44,7 +44,8 @@ def write(path, text):
 BAD_DATA = {
     "empty": ("", "file is empty"),
     "truncated_line": (json.dumps(GOOD_ROW) + '\n{"family": "f1", "messages": [{"role": "us', ":2: malformed JSON"),
-    "missing_messages": ('{"family": "f0", "text": "hi"}\n', ":1: field 'messages'"),
+    "missing_messages": ('{"family": "f0", "question": "hi"}\n', ":1: field 'messages'"),
+    "text_only": ('{"family": "f0", "text": "hi"}\n', ":1: field 'text': a 'text'-only row"),
     "non_list_messages": ('{"family": "f0", "messages": {"role": "user"}}\n', ":1: field 'messages': expected a list"),
     "no_assistant_turn": ('{"family": "f0", "messages": [{"role": "user", "content": "q"}]}\n', "no assistant turn"),
 }

@@ -61,7 +61,7 @@ def test_json_csv_parquet_agree_with_jsonl(tmp_path):
         ('{"messages": [}\n', "d.jsonl:1: malformed JSON"),
         (json.dumps(CHAT) + "\n" + '{"messages": [{"role": "user"\n', "d.jsonl:2: malformed JSON"),
         ('{"prompt": "x"}\n', "d.jsonl:1: field 'completion'"),
-        ('{"text": "x"}\n', "d.jsonl:1: field 'messages'"),
+        ('{"text": "x"}\n', "d.jsonl:1: field 'text'"),
         ('{"messages": "hello"}\n', "d.jsonl:1: field 'messages': expected a list"),
         ('{"messages": [{"role": "user", "content": "hi"}]}\n', "no assistant turn"),
         ('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "  "}]}\n', "empty completion"),

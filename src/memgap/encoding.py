@@ -56,13 +56,15 @@ def uses_chat_template(tokenizer) -> bool:
 
 
 def render_chat(tokenizer, record: Record, messages: Sequence[dict[str, Any]], *, add_generation_prompt: bool) -> str:
-    """The chat template's text for `messages` (with the record's tools); a refusal is a MemgapError.
+    """The chat template's text for `messages` (with the record's tools and `chat_template_kwargs`, as
+    TRL passes them); a refusal is a MemgapError.
 
     Raises MemgapError naming the record's file and row, the template's reason and what to do, for
     any error the template raises (a Gemma-style template refuses a system turn; some insist on
     alternating roles).
     """
     extra = {"tools": list(record.tools)} if record.tools else {}
+    extra.update(record.chat_template_kwargs or {})
     try:
         return tokenizer.apply_chat_template(
             list(messages), tokenize=False, add_generation_prompt=add_generation_prompt, **extra

@@ -5,7 +5,9 @@ A record is either chat (`messages`, or conversational `prompt`/`completion`) or
 assistant turn: what evaluation scores, given everything before it (`prompt_messages`). Training
 learns every assistant turn from `train_from_turn` on (TRL's assistant-only loss), so a multi-turn
 conversation keeps all its turns. Messages are kept whole (`tool_calls`, `name`, `tool_call_id`, any
-key a chat template may read); only `content` given as text parts is joined into one string.
+key a chat template may read, reasoning in `thinking` or `reasoning_content` too); only `content`
+given as text parts is joined into one string. A row's `chat_template_kwargs` travel with it to the
+chat template, as TRL passes them.
 """
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ class Record:
     final assistant turn as a dict (None: `{"role": "assistant", "content": completion}`).
     `train_from_turn`: index of the first message whose assistant turns training may learn (0 for
     a `messages` row; the prompt's length for a conversational prompt/completion row, whose prompt
-    is never learned). `tools`: the row's tool schemas, handed to the chat template. `source`: the
-    file and row it was read from, for error messages.
+    is never learned). `tools`: the row's tool schemas, handed to the chat template.
+    `chat_template_kwargs`: extra keyword arguments for the chat template (e.g. `enable_thinking`), as
+    TRL's `chat_template_kwargs` column. `source`: the file and row it was read from, for error messages.
     """
 
     id: str
@@ -38,6 +41,7 @@ class Record:
     completion_message: dict[str, Any] | None = None
     tools: tuple[dict[str, Any], ...] | None = None
     train_from_turn: int = 0
+    chat_template_kwargs: dict[str, Any] | None = None
     source: str | None = field(default=None, compare=False, repr=False)
 
     @property
