@@ -70,12 +70,14 @@ def test_an_inconclusive_verdict_names_the_families_that_would_settle_it():
     (action,) = next_actions(audit)
     assert action.kind == "power" and "41 unseen families" in action.title
     assert "this audit holds out 12" in action.because and action.figure == "power.score.families_needed"
-    # Not when the verdict is decided, nor when the audit already holds enough families, nor without a figure.
+    # Not when the verdict is decided, nor when the audit already holds enough families.
     assert kinds(CALM) == []
     assert kinds(audit_with(verdict={"label": "inconclusive", "primary_metric": "score"},
                             power={"score": {"families_needed": 11.5}})) == []
-    assert kinds(audit_with(verdict={"label": "inconclusive", "primary_metric": "score"},
-                            power={"score": {"families_needed": None}})) == []
+    # Without a figure, more unseen families, as the verdict's to_settle says (tests/test_newcomer_settle.py).
+    (action,) = next_actions(audit_with(verdict={"label": "inconclusive", "primary_metric": "score"},
+                                        power={"score": {"families_needed": None}}))
+    assert action.figure == "lifts.score.unseen.n_families" and action.value == "12"
 
 
 def test_leakage_names_the_unseen_rows_to_move():

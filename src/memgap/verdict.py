@@ -2,7 +2,9 @@
 
 `decide(audit, config)` is a pure function of the audit dict (the `lifts`, `gap`,
 `generalization_ratio`, `probes`, `power` and `data` sections of audit.json). It returns
-`{label, claim, reasons, to_settle, primary_metric}`.
+`{label, claim, reasons, to_settle, settle, primary_metric, ...}`: `settle` is the fact behind an
+inconclusive verdict's `to_settle` (`memgap.verdict_settle.SettleNeed`; null otherwise), which the
+report's next actions read too.
 
 A lift is *significantly positive* when its point estimate is above zero, its p-value is below
 `alpha` and its lower confidence bound is above zero: both the test and the interval must agree
@@ -41,7 +43,6 @@ from typing import Any
 
 from memgap.config import VerdictConfig
 from memgap.report.formatting import is_number, p_text, percent_number, plain, points, signed, signed_points
-from memgap.stats.signflip import min_families_for_interval
 from memgap.verdict_figures import copy_excess as _copy_excess
 from memgap.verdict_figures import copy_interval as _copy_interval
 from memgap.verdict_figures import copy_uncertainty
@@ -52,7 +53,7 @@ from memgap.verdict_figures import ratio as _ratio
 from memgap.verdict_figures import secondary as _secondary
 from memgap.verdict_figures import undefined_note as _undefined_note
 from memgap.verdict_figures import usable as _usable
-from memgap.verdict_settle import to_settle
+from memgap.verdict_settle import SettleNeed, settle_need, settle_sentence
 
 LABELS = ("generalizes", "memorizes-families", "no-lift", "inconclusive")
 QUALIFIERS = ("partly-family-specific",)
@@ -92,9 +93,8 @@ class _Facts:
         self.audit, self.config, self.metric = audit, config, metric
         self.seen, self.unseen, self.gap = seen, unseen, gap
         self.name = _metric_name(metric, audit)
-        alpha_ci = ((audit.get("config") or {}).get("stats") or {}).get("alpha", config.alpha)
-        self.ci = f"{percent_number((1 - float(alpha_ci)) * 100)} % CI"
-        self.families_for_interval = min_families_for_interval(float(alpha_ci))
+        self.alpha_ci = float(((audit.get("config") or {}).get("stats") or {}).get("alpha", config.alpha))
+        self.ci = f"{percent_number((1 - self.alpha_ci) * 100)} % CI"
         self.seen_positive = self._positive(seen)
         self.unseen_positive = self._positive(unseen)
         # Primary lifts the test could not judge (no interval or p-value): no claim of "no lift" rests on them.
@@ -244,7 +244,7 @@ class _Facts:
         )
         claim += self._undefined_sentence()
         claim += self._family_specific_claim(include_primary=True) + self._curves_claim()
-        return self._labelled("inconclusive", claim, self._to_settle())
+        return self._settled(claim)
 
     def memorizes(self) -> dict[str, Any]:
         claim = (
@@ -315,13 +315,20 @@ class _Facts:
         )
         claim += self._undefined_sentence()
         claim += self._family_specific_claim(include_primary=False) + self._curves_claim()
-        return self._labelled("inconclusive", claim, self._to_settle())
+        return self._settled(claim)
 
     # -- family-specific parts and training curves -------------------------------------------
 
-    def _labelled(self, label: str, claim: str, to_settle: str | None, *, qualifier: str | None = None) -> dict[str, Any]:
+    def _labelled(self, label: str, claim: str, to_settle: str | None, *, qualifier: str | None = None,
+                  settle: SettleNeed | None = None) -> dict[str, Any]:
         parts = [{key: part[key] for key in ("metric", "gap", "share_of_seen_lift")} for part in self.family_specific]
-        return _result(label, claim, self.reasons, to_settle, self.metric, qualifier=qualifier, family_specific=parts)
+        return _result(label, claim, self.reasons, to_settle, self.metric, qualifier=qualifier, family_specific=parts,
+                       settle=settle)
+
+    def _settled(self, claim: str) -> dict[str, Any]:
+        """Inconclusive, with `to_settle` worded from the one fact the report's next action also reads."""
+        need = settle_need(self.audit, self.metric, alpha=self.alpha_ci, gap=self.gap)
+        return self._labelled("inconclusive", claim, settle_sentence(need, ci=self.ci, name=self.name), settle=need)
 
     def _family_specific_parts(self) -> list[dict[str, Any]]:
         """Every metric whose gap is significantly positive: the gap, its share of the seen lift, the ratio."""
@@ -372,7 +379,7 @@ class _Facts:
             if why:
                 families = s.get("n_families") if where != "gap" else None
                 figures.append(f"the {where}" + (f" ({_families(families)})" if families is not None else ""))
-                reason = why.split(":")[0]  # the rule, without the per-hold-out detail the reasons list keeps
+                reason = _rule(why)  # the rule, without the per-hold-out detail the reasons list keeps
                 if reason not in reasons:
                     reasons.append(reason)
         if not figures:
@@ -381,14 +388,37 @@ class _Facts:
         return (f" No {self.ci} exists for {listed}: {'; '.join(reasons)}. A lift of this size could not have been "
                 "declared significant here; add families before reading this as evidence either way.")
 
-    def _to_settle(self) -> str:
-        return to_settle(self.audit, self.metric, seen=self.seen, unseen=self.unseen, gap=self.gap,
-                         untestable=self.untestable, families_for_interval=self.families_for_interval, ci=self.ci,
-                         name=self.name)
+
+
+def _rule(note: str) -> str:
+    """An undefined figure's note up to its first colon outside parentheses, a parenthesis cut at its own
+    colon and closed: a pooled note ('2 of 3 seeds have no interval (with 5 or fewer ...: this hold-out
+    has 4, ...), so ...') keeps its parentheses balanced."""
+    kept, depth, skip_to_depth = [], 0, None  # skip_to_depth: inside a cut parenthesis, skip until it closes
+    for character in note:
+        if character == "(":
+            depth += 1
+        elif character == ")":
+            depth = max(depth - 1, 0)
+            if skip_to_depth is not None and depth < skip_to_depth:
+                skip_to_depth = None
+                continue  # the ")" that closes a cut parenthesis was written at the cut
+        elif character == ":" and skip_to_depth is None:
+            if depth == 0:
+                break
+            kept.append(")" * depth)
+            skip_to_depth = 1
+            continue
+        if skip_to_depth is None:
+            kept.append(character)
+    text = "".join(kept).rstrip()
+    return text + ")" * (text.count("(") - text.count(")"))
 
 
 def _result(label: str, claim: str, reasons: list[str], to_settle: str | None, metric: str, *,
-            qualifier: str | None = None, family_specific: list[dict] | None = None) -> dict[str, Any]:
+            qualifier: str | None = None, family_specific: list[dict] | None = None,
+            settle: SettleNeed | None = None) -> dict[str, Any]:
     assert label in LABELS and qualifier in (None, *QUALIFIERS)
-    return {"label": label, "claim": claim, "reasons": list(reasons), "to_settle": to_settle, "primary_metric": metric,
+    return {"label": label, "claim": claim, "reasons": list(reasons), "to_settle": to_settle,
+            "settle": settle.to_dict() if settle is not None else None, "primary_metric": metric,
             "qualifier": qualifier, "family_specific": list(family_specific or [])}

@@ -7,8 +7,10 @@ said. The thresholds below are the whole rule set (docs/report.md lists them wit
 - concentrated families: the largest 10 % of families hold at least `CONCENTRATED_TOP_DECILE_SHARE`
   of the rows, or the effective number of families (inverse Simpson) is below
   `CONCENTRATED_EFFECTIVE_RATIO` of the families counted -> de-augment, collect more originals;
-- inconclusive verdict with a finite power figure above the unseen families in hand -> the number
-  of unseen families that would settle it (`power.<primary metric>.families_needed`);
+- inconclusive verdict: what its `to_settle` names, from the same fact (`verdict.settle`,
+  memgap.verdict_settle.SettleNeed): the families a hold-out needs for any interval where one has too
+  few, the unseen families the power analysis asks for where that figure is above the families in
+  hand (`power.<primary metric>.families_needed`), or more unseen families where it has no figure;
 - leakage: any unseen-family row whose reference nearly duplicates a training completion (completion
   view, similarity at or above the threshold), or any unseen-family row with a sibling in training ->
   move those rows out of that hold-out (seen-family rows share text with siblings by design);
@@ -20,11 +22,11 @@ said. The thresholds below are the whole rule set (docs/report.md lists them wit
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from memgap.report.formatting import is_number, number, percent
+from memgap.verdict_settle import SettleNeed, settle_need
 
 CONCENTRATED_TOP_DECILE_SHARE = 0.5  # the top 10 % of families hold half the rows or more
 CONCENTRATED_EFFECTIVE_RATIO = 0.5  # fewer than half as many effective families as counted ones
@@ -63,7 +65,9 @@ def next_actions(audit: dict[str, Any]) -> list[Action]:
 
 def nothing_to_do(audit: dict[str, Any]) -> str:
     """The sentence for an audit whose figures call for no action, naming only the checks it could make."""
-    checked = ["no leakage", "no concentrated families", "no open question the power analysis could settle"]
+    checked = ["no leakage", "no concentrated families"]
+    if _settle(audit) is None:  # an inconclusive verdict's question stays open whatever the power analysis says
+        checked.append("no open question the power analysis could settle")
     if _dict(_dict(audit.get("gradients")).get("by_module")):
         checked.append("no update concentrated in a few modules")
     return "Nothing in this audit's figures calls for an action: " + ", ".join(checked) + "."
@@ -107,17 +111,44 @@ def leakage_actions(audit: dict[str, Any]) -> list[Action]:
 
 
 def power_actions(audit: dict[str, Any]) -> list[Action]:
-    """An inconclusive verdict: the unseen families the power analysis says would settle it."""
-    verdict = _dict(audit.get("verdict"))
-    if verdict.get("label") != "inconclusive":
+    """An inconclusive verdict: the families that would settle it, from the fact its `to_settle` words."""
+    need = _settle(audit)
+    if need is None:
         return []
-    metric = verdict.get("primary_metric") or "score"
-    needed = _dict(_dict(audit.get("power")).get(metric)).get("families_needed")
-    have = _dict(_dict(_dict(audit.get("lifts")).get(metric)).get("unseen")).get("n_families")
-    if not is_number(needed) or (is_number(have) and math.ceil(needed) <= have):
+    metric = _dict(audit.get("verdict")).get("primary_metric") or "score"
+    observational = audit.get("protocol") == "observational"
+    unseen = "families without a training sibling" if observational else "unseen families"
+    if need.reason == "interval":
+        actions = [_interval_action(need, metric, observational)]
+        return actions + (_power_action(need, metric, observational) if need.more_families_needed else [])
+    if need.reason == "more-families":
+        have = f" ({number(need.unseen_families)} now)" if need.unseen_families is not None else ""
+        return [Action(
+            "power", f"Evaluate on more {unseen}, or run several seeds, to settle the verdict",
+            f"The verdict is inconclusive and the power analysis gives no finite number of families that would "
+            f"settle it (the observed gap is too small or missing): add {unseen}{have}.",
+            f"lifts.{metric}.unseen.n_families", number(need.unseen_families), "power")]
+    return _power_action(need, metric, observational)
+
+
+def _interval_action(need: SettleNeed, metric: str, observational: bool) -> Action:
+    """A hold-out with too few families for any interval: the families an interval needs."""
+    where, have = next(iter(need.short_holdouts.items()))
+    shown = ", ".join(f"{n} {part}" for part, n in need.short_holdouts.items())
+    part = "part" if observational else "hold-out"
+    return Action(
+        "power", f"Add distinct families: at least {need.interval_families} in each {part} to settle the verdict",
+        f"No interval or p-value exists with fewer than {need.interval_families} families in a {part} (this audit "
+        f"has {shown}); add new originals, not more variants of the same ones.",
+        f"lifts.{metric}.{where}.n_families", str(have), "lifts")
+
+
+def _power_action(need: SettleNeed, metric: str, observational: bool) -> list[Action]:
+    """The unseen families the power analysis asks for, where they are more than the audit holds."""
+    needed, have = need.more_families_needed, need.unseen_families
+    if needed is None:
         return []
-    needed = int(math.ceil(needed))
-    if audit.get("protocol") == "observational":
+    if observational:
         held = f"; this eval set has {number(have)}" if is_number(have) else ""
         return [Action(
             "power", f"Evaluate on about {needed} families without a training sibling to settle the verdict",
@@ -211,6 +242,17 @@ def module_actions(audit: dict[str, Any]) -> list[Action]:
 
 # New actions slot in here; the order is the order the reader sees them in.
 ACTION_BUILDERS = (leakage_actions, power_actions, concentration_actions, training_actions, module_actions)
+
+
+def _settle(audit: dict[str, Any]) -> SettleNeed | None:
+    """The fact behind an inconclusive verdict's `to_settle` (audit.json `verdict.settle`); None for a decided
+    verdict. An audit written before the fact was recorded gets it from its own figures, by the same rule."""
+    verdict = _dict(audit.get("verdict"))
+    if verdict.get("label") != "inconclusive":
+        return None
+    if "settle" in verdict:
+        return SettleNeed.from_dict(verdict["settle"])
+    return settle_need(audit, verdict.get("primary_metric") or "score")
 
 
 def _rows(count: float, noun: str = "row") -> str:
