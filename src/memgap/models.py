@@ -5,6 +5,7 @@ asks for it. Nothing touches the network unless the user names a hub id.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import logging
 import os
@@ -81,10 +82,30 @@ def load_model(name: str | None = None, *, trust_remote_code: bool = False, devi
     raise MemgapError("no such model folder or .gguf file (pass a local folder, a hub id like org/name, or omit --model)", where=str(name))
 
 
-def load_configured_model(model_config) -> LoadedModel:
-    """`load_model` with every `model.*` setting of an AuditConfig's ModelConfig."""
-    return load_model(model_config.name, trust_remote_code=model_config.trust_remote_code, device=model_config.device,
-                      dtype=model_config.dtype, load_in_4bit=model_config.load_in_4bit)
+def load_configured_model(model_config, *, progress: bool = True) -> LoadedModel:
+    """`load_model` with every `model.*` setting of an AuditConfig's ModelConfig.
+
+    `progress=False` (`--no-progress`) hides transformers' progress bars ("Loading weights", the hub's
+    downloads) during this load and restores them after, so a notebook's later bars are untouched.
+    """
+    with _progress_bars(progress):
+        return load_model(model_config.name, trust_remote_code=model_config.trust_remote_code,
+                          device=model_config.device, dtype=model_config.dtype, load_in_4bit=model_config.load_in_4bit)
+
+
+@contextlib.contextmanager
+def _progress_bars(enabled: bool):
+    """transformers' own switch for its tqdm bars (transformers.utils.logging), off inside when not `enabled`."""
+    from transformers.utils import logging as transformers_logging
+
+    switch_off = not enabled and transformers_logging.is_progress_bar_enabled()
+    if switch_off:
+        transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if switch_off:
+            transformers_logging.enable_progress_bar()
 
 
 def _hub_offline() -> bool:

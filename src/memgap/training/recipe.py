@@ -69,7 +69,7 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
             path=out_dir / "family_gap.csv", max_length=config.model.max_length,
             eval_points=config.training.curve_points,
             alpha=config.stats.alpha))
-    loaded = load_configured_model(config.model)
+    loaded = load_configured_model(config.model, progress=progress)
     for callback in callbacks:
         callback.tokenizer = loaded.tokenizer
     # The audit's rules for system turns and over-long rows (data.system_turn, data.overlong_rows).
