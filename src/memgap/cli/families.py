@@ -5,17 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 
-from memgap.data.io import read_records, records_to_rows, write_jsonl
+from memgap.data.io import read_records, records_to_rows, write_rows
 from memgap.families.report import check_write_field, families_report
 from memgap.leakage import leakage_audit
 from memgap.splits import split_data_file
 
+DATA_HELP = ("JSON Lines, JSON, CSV or Parquet file, optionally .gz, .bz2, .xz or .zst; rows in TRL's format, "
+             "ShareGPT or Alpaca")
+
 
 def add_parser(subparsers) -> None:
     families = subparsers.add_parser("families", help="report how concentrated a data set is in its families")
-    families.add_argument("data", help="JSONL, JSON, CSV or Parquet file")
+    families.add_argument("data", help=DATA_HELP)
     _add_family_flags(families)
-    families.add_argument("--out", help="write the rows with their family to this JSONL file")
+    families.add_argument("--out", help="write the rows with their family, in TRL's format, to this file "
+                          "(.jsonl, .json, .csv or .parquet, optionally .gz, .bz2 or .xz)")
     families.add_argument("--write-field", default="family", help="field --out stores the family in (default: family)")
     families.add_argument("--overwrite-field", action="store_true",
                           help="with --infer and --out: replace a field the rows already hold (refused otherwise)")
@@ -34,7 +38,7 @@ def add_parser(subparsers) -> None:
     leakage.set_defaults(func=run_leakage)
 
     split = subparsers.add_parser("split", help="write a random, grouped or nested train/hold-out split")
-    split.add_argument("data", help="JSONL, JSON, CSV or Parquet file")
+    split.add_argument("data", help=DATA_HELP)
     split.add_argument("--strategy", choices=("random", "grouped", "nested"), default="nested")
     split.add_argument("--holdout", type=float, default=0.3, help="hold-out share (nested: share of families held out whole)")
     split.add_argument("--seen-per-family", type=int, default=1, help="nested: members held out of each training family")
@@ -58,7 +62,7 @@ def run_families(args: argparse.Namespace) -> int:
                           overwrite=args.overwrite_field, where=args.data)
     result = families_report(records, infer=args.infer, family_field=args.family_field)
     if args.out:
-        write_jsonl(args.out, records_to_rows(result.records, family_field=args.write_field))
+        write_rows(args.out, records_to_rows(result.records, family_field=args.write_field))
     if args.json:
         print(json.dumps(result.report, indent=2, sort_keys=True))
     else:

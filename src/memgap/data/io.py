@@ -330,11 +330,12 @@ def _parquet_bytes(rows: list[dict[str, Any]], path: Path) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        table = pa.Table.from_pylist(rows)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.BytesIO()
+    try:  # column by column: `Table.from_pylist` takes its columns from the first row alone
+        table = pa.table({key: pa.array([row.get(key) for row in rows]) for key in columns})
+        pq.write_table(table, buffer)
+    except pa.ArrowException as error:  # mixed types in a column; an empty object (no struct fields)
         reason = " ".join(str(error).split())
         raise MemgapError(f"these rows cannot form one Parquet table ({reason}); write .jsonl instead", where=str(path)) from None
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer)
     return buffer.getvalue()

@@ -79,7 +79,8 @@ def trl_row(row: dict[str, Any], where: Where) -> dict[str, Any]:
     row no shape accepts or a malformed value.
     """
     shape = shapes.row_shape(row)
-    converted = dict(row)
+    # Other shapes' columns that are null in this row (Parquet's fill) are left out.
+    converted = {key: value for key, value in row.items() if value is not None or key not in shapes.SHAPE_COLUMNS}
     if shape == "messages":
         converted["messages"] = validate_messages(row["messages"], where, "messages")
     elif shape == "prompt-completion":
@@ -121,9 +122,9 @@ def trl_row(row: dict[str, Any], where: Where) -> dict[str, Any]:
 
 
 def _missing_field(row: dict[str, Any], where: Where) -> MemgapError:
-    if "prompt" in row:
+    if row.get("prompt") is not None:
         return MemgapError("missing field (records need 'messages', or 'prompt' and 'completion')", where=where("completion"))
-    if "instruction" in row:
+    if row.get("instruction") is not None:
         return MemgapError("missing field (an Alpaca row needs 'instruction' and 'output')", where=where("output"))
     return MemgapError(
         "missing field (records need 'messages', or 'prompt' and 'completion'; ShareGPT 'conversations' and "

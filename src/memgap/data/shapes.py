@@ -38,8 +38,10 @@ ROLE_ALIASES = {
     "tool": "tool", "observation": "tool", "function": "tool", "ipython": "tool",
 }
 FUNCTION_CALL_ROLE = "function_call"  # LLaMA-Factory: an assistant turn whose value is a JSON tool call
-SHAREGPT_KEYS = ("conversations",)
 ALPACA_KEYS = ("instruction", "input", "output", "system", "history")
+# Every shape's columns: in a row of another shape a null one is Parquet's fill, not data.
+SHAPE_COLUMNS = frozenset({"messages", "prompt", "completion", "conversations", *ALPACA_KEYS, "text", "tools",
+                           "chat_template_kwargs"})
 # Keys that make a JSON object a row rather than an object holding rows.
 ROW_KEYS = ("messages", "prompt", "completion", "conversations", "instruction", "output", "text")
 # Arguments memgap itself gives `apply_chat_template`; a row's `chat_template_kwargs` may not set them
@@ -56,17 +58,19 @@ def row_shape(row: dict[str, Any]) -> str | None:
     """Which shape a row is in: "messages", "prompt-completion", "sharegpt", "alpaca", "text", or None.
 
     TRL's own keys win when a row holds several shapes' keys (a `text` column beside Alpaca's keys is
-    the Alpaca prompt rendered, as tatsu-lab/alpaca ships it).
+    the Alpaca prompt rendered, as tatsu-lab/alpaca ships it). A null value is an absent key: Parquet
+    gives every row every column, null where a row had none.
     """
-    if "messages" in row:
+    keys = {key for key, value in row.items() if value is not None}
+    if "messages" in keys:
         return "messages"
-    if "prompt" in row and "completion" in row:
+    if "prompt" in keys and "completion" in keys:
         return "prompt-completion"
-    if "conversations" in row:
+    if "conversations" in keys:
         return "sharegpt"
-    if "instruction" in row and "output" in row:
+    if "instruction" in keys and "output" in keys:
         return "alpaca"
-    if "text" in row and "prompt" not in row:
+    if "text" in keys and "prompt" not in keys:
         return "text"
     return None
 
