@@ -33,9 +33,13 @@ def test_planned_steps_are_evenly_spaced_and_end_at_the_last_step():
     assert planned_steps(0, 8) == [] and planned_steps(10, 0) == []
 
 
-def test_in_a_trl_sft_trainer_run_the_callback_figures_are_the_audits(tmp_path):
+@pytest.mark.parametrize("bf16", [False, True])
+def test_in_a_trl_sft_trainer_run_the_callback_figures_are_the_audits(tmp_path, bf16):
+    """Also under bf16 autocast training (forced; emulated on a CPU without it): the points are scored
+    in the weights' float32, as the audit scores the saved adapter, not in the training's autocast."""
     import torch
     from datasets import Dataset
+    from peft import PeftModel
     from peft import LoraConfig as PeftLoraConfig
     from trl import SFTConfig, SFTTrainer
 
@@ -53,7 +57,7 @@ def test_in_a_trl_sft_trainer_run_the_callback_figures_are_the_audits(tmp_path):
         model=base,
         args=SFTConfig(output_dir=str(tmp_path / "out"), max_steps=8, per_device_train_batch_size=4, learning_rate=5e-3,
                        logging_steps=1, save_strategy="no", report_to="none", use_cpu=True, seed=0,
-                       max_length=MAX_LENGTH, disable_tqdm=True),
+                       max_length=MAX_LENGTH, disable_tqdm=True, bf16=bf16),
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=PeftLoraConfig(task_type="CAUSAL_LM", r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"]),
@@ -66,14 +70,21 @@ def test_in_a_trl_sft_trainer_run_the_callback_figures_are_the_audits(tmp_path):
     assert sorted({row.step for row in rows}) == [0, 2, 4, 6, 8]
     by_step = {(row.step, row.holdout, row.id): row.nll for row in rows}
 
-    # step 0 is the base model; the last step is the trained adapter, scored as the audit scores it
-    for step, model in ((0, base_copy), (8, trainer.model)):
+    # step 0 is the base model; the last step is the trained adapter as saved, loaded as the audit loads it
+    trainer.model.save_pretrained(tmp_path / "adapter")
+    saved = PeftModel.from_pretrained(tiny_loaded().model, tmp_path / "adapter")
+    for step, model in ((0, base_copy), (8, saved)):
         model.eval()
-        with merged_lora(model) if step else torch.no_grad():
+        with torch.no_grad():  # unmerged, as the callback scores: the same float32 operations
             for holdout, records in (("seen_holdout", seen), ("unseen_holdout", unseen)):
                 expected = _nlls(model, tokenizer, records)
                 got = np.array([by_step[(step, holdout, r.id)] for r in records])
-                np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+                # bf16 autocast left on would move these by about 1e-4 relative (logits by 1.6e-3)
+                np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+        if step:
+            with merged_lora(model):  # the audit's merged pass: the same figures to float32 rounding
+                np.testing.assert_allclose(_nlls(model, tokenizer, seen),
+                                           [by_step[(step, "seen_holdout", r.id)] for r in seen], rtol=1e-4, atol=1e-5)
     assert by_step[(8, "seen_holdout", seen[0].id)] < by_step[(0, "seen_holdout", seen[0].id)]
 
     logged = [entry for entry in trainer.state.log_history if "eval_seen_holdout_nll" in entry]
