@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedGroupKFold
 
 from memgap.atomic import sha256_file, write_json_atomic
+from memgap.data.in_memory import as_records
 from memgap.data.io import records_to_rows, write_jsonl
 from memgap.data.records import Record
 from memgap.data.values import require_families
@@ -53,11 +54,11 @@ class NestedSplit:
         return {"train": self.train, "seen_holdout": self.seen_holdout, "unseen_holdout": self.unseen_holdout}
 
 
-def random_split(records: Sequence[Record], *, holdout: float = 0.3, seed: int = 0) -> HoldoutSplit:
+def random_split(records: Sequence[Record | dict], *, holdout: float = 0.3, seed: int = 0) -> HoldoutSplit:
     """Rows split at random, ignoring families (the leaky baseline).
 
     Parameters:
-        records: the rows, shape (n_rows,).
+        records: the rows, shape (n_rows,): Records, or dicts read as a data file's rows are.
         holdout: the share of rows held out, in (0, 1); rounded, at least 1 row, leaving 1 to train.
         seed: sklearn's `random_state`.
     Returns a `HoldoutSplit` (train, holdout) in input order.
@@ -65,6 +66,7 @@ def random_split(records: Sequence[Record], *, holdout: float = 0.3, seed: int =
     Method: sklearn.model_selection.ShuffleSplit.
     """
     _check_fraction(holdout, "holdout")
+    records = as_records(records)
     if len(records) < 2:
         raise MemgapError(f"cannot split {len(records)} row(s): need at least 2")
     splitter = ShuffleSplit(n_splits=1, test_size=_held_out_count(holdout, len(records)), random_state=seed)
@@ -75,12 +77,12 @@ def random_split(records: Sequence[Record], *, holdout: float = 0.3, seed: int =
 
 
 def grouped_split(
-    records: Sequence[Record], *, holdout: float = 0.3, seed: int = 0, stratify: str | None = None
+    records: Sequence[Record | dict], *, holdout: float = 0.3, seed: int = 0, stratify: str | None = None
 ) -> HoldoutSplit:
     """Whole families held out, so no family is on both sides.
 
     Parameters:
-        records: the rows, each with a family (shape (n_rows,)).
+        records: the rows, each with a family (shape (n_rows,)): Records, or dicts with a `family` key.
         holdout: the share of families held out, in (0, 1); rounded, at least 1, leaving 1 to train.
         seed: sklearn's `random_state`.
         stratify: a row field whose class balance the hold-out keeps; the hold-out is then one of
@@ -91,6 +93,7 @@ def grouped_split(
     Method: sklearn.model_selection.GroupShuffleSplit, or StratifiedGroupKFold with `stratify`.
     """
     _check_fraction(holdout, "holdout")
+    records = as_records(records)
     groups = _family_codes(records)
     if stratify is None:
         n_holdout = _held_out_count(holdout, int(groups.max()) + 1)
@@ -113,24 +116,26 @@ def grouped_split(
 
 
 def nested_split(
-    records: Sequence[Record], *, unseen_fraction: float = 0.3, seen_per_family: int = 1, seed: int = 0
+    records: Sequence[Record | dict], *, unseen_fraction: float = 0.3, seen_per_family: int = 1, seed: int = 0
 ) -> NestedSplit:
     """The audit's split: unseen families held out whole, then members of the training families held out.
 
     Parameters:
-        records: the rows, each with a family (shape (n_rows,)).
+        records: the rows, each with a family (shape (n_rows,)): Records (`memgap.read_records`), or
+            dicts (e.g. from `json.loads`) with a `family` key, read as a data file's rows are.
         unseen_fraction: the share of families held out whole, in (0, 1) (at least 1 family, leaving 1).
         seen_per_family: members held out of each training family with 2 or more rows (each keeps at
             least one row in training).
         seed: seeds the family draw (sklearn's `random_state`) and the member draw (numpy).
-    Returns a `NestedSplit` (train, seen_holdout, unseen_holdout); no unseen family has a training row.
-    Raises MemgapError for a row without a family, fewer than 2 families, a share outside (0, 1),
+    Returns a `NestedSplit` (train, seen_holdout, unseen_holdout) of Records; no unseen family has a training row.
+    Raises MemgapError for a row that is neither a Record nor a valid row, a row without a family, fewer than 2 families, a share outside (0, 1),
     seen_per_family < 1, or no training family with 2 or more rows.
     Method: sklearn.model_selection.GroupShuffleSplit for the families, then a seeded draw per family.
     """
     _check_fraction(unseen_fraction, "unseen_fraction")
     if seen_per_family < 1:
         raise MemgapError(f"seen_per_family must be at least 1, got {seen_per_family}")
+    records = as_records(records)
     groups = _family_codes(records)
     n_families = int(groups.max()) + 1
     n_unseen = _held_out_count(unseen_fraction, n_families)

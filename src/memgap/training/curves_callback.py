@@ -24,6 +24,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from memgap.curves import SEEN, TRAIN, UNSEEN, CurveRow, read_family_gap, step_metrics, training_curves, write_family_gap
+from memgap.data.in_memory import as_records
 from memgap.data.records import Record
 from memgap.data.values import require_families
 from memgap.errors import MemgapError
@@ -47,7 +48,8 @@ class FamilyGapCallback(TrainerCallback):
     """Log seen-family, unseen-family and training-sample completion NLL over training; write family_gap.csv.
 
     Parameters:
-        seen_holdout: held-out records of families the training data contains (each with `family`).
+        seen_holdout: held-out records of families the training data contains (each with `family`): Records
+            (`memgap.read_records`) or dicts, read as a data file's rows are (the same for the other two sets).
         unseen_holdout: records of families held out whole (each with `family`; none shared with seen).
         train_sample: optional training records, the third curve (the training loss on fixed items).
         path: where family_gap.csv goes (None: keep the rows in memory only).
@@ -74,7 +76,10 @@ class FamilyGapCallback(TrainerCallback):
                  train_sample: Sequence[Record] = (), path: str | Path | None = "family_gap.csv", tokenizer=None,
                  max_length: int = 768, eval_points: int = 8, batch_size: int = 4, alpha: float = 0.05, trainer=None,
                  evaluate_at_start: bool = True, evaluate_at_end: bool = True, precision: str | None = None):
-        self.sets = {SEEN: list(seen_holdout), UNSEEN: list(unseen_holdout), TRAIN: list(train_sample)}
+        # Plain rows (dicts from json.loads) are read as a data file's rows are (memgap.data.in_memory).
+        self.sets = {SEEN: as_records(seen_holdout, label="seen_holdout"),
+                     UNSEEN: as_records(unseen_holdout, label="unseen_holdout"),
+                     TRAIN: as_records(train_sample, label="train_sample")}
         _check_records(self.sets)
         self.path = Path(path) if path is not None else None
         self.tokenizer = tokenizer
