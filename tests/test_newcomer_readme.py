@@ -69,3 +69,13 @@ def test_rows_that_are_not_rows_get_one_line_naming_the_item():
         nested_split([{**rows[0], "id": "x"}, {**rows[0], "id": "x"}])
     with pytest.raises(MemgapError, match=r"seen_holdout\[0\] is a int"):
         FamilyGapCallback([1], rows, path=None)
+
+
+def test_the_readme_says_what_leakage_fail_above_exits_with(tmp_path):
+    from memgap.cli import main
+
+    text = README.read_text(encoding="utf-8")
+    assert re.search(r"`--fail-above X` it exits with status 1", text)
+    rows = records_to_rows(tiny_records(8, families=2))
+    train, evaluation = write_jsonl(tmp_path / "train.jsonl", rows[:6]), write_jsonl(tmp_path / "eval.jsonl", rows[6:])
+    assert main(["leakage", "--train", str(train), "--eval", str(evaluation), "--fail-above", "0"]) == 1

@@ -12,8 +12,9 @@ def add_parser(subparsers) -> None:
         description="Score each row of --data; or score generated texts (--predictions FILE, or a run folder's "
                     "predictions.jsonl with --run DIR) against the records with the same id.",
     )
-    parser.add_argument("--scorer", help="a registered scorer name or module:function "
-                                         "(default: the run's scorer with --run, else tenacious)")
+    parser.add_argument("--scorer", help="a registered scorer name or module:function (default: the --config's "
+                                         "evaluation.scorer, else the run's scorer with --run, else tenacious)")
+    parser.add_argument("--config", help="audit.yaml whose evaluation.scorer to use (unless --scorer is given)")
     parser.add_argument("--data", help="data file (JSONL, JSON, CSV or Parquet); with --predictions or --run, the "
                                        "records the generations answer")
     parser.add_argument("--run", metavar="DIR", help="a memgap run folder: score its predictions.jsonl against its split")
@@ -27,7 +28,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    scorer, results, summary = score_texts(scorer=args.scorer, data=args.data, run=args.run,
+    scorer, results, summary = score_texts(scorer=args.scorer or configured_scorer(args.config), data=args.data, run=args.run,
                                            predictions=args.predictions, field=args.field)
     if args.out:
         write_jsonl(args.out, results)
@@ -44,3 +45,14 @@ def run(args) -> int:
     if args.out:
         print(f"wrote {args.out}")
     return 0
+
+
+def configured_scorer(config_path: str | None) -> str | None:
+    """The config's `evaluation.scorer`; None without a config or for `auto` (which `memgap run` resolves
+    from the data it trains on), so the run's own scorer or tenacious applies as without a config."""
+    if config_path is None:
+        return None
+    from memgap.config import load_config
+
+    scorer = load_config(config_path).evaluation.scorer
+    return None if scorer == "auto" else scorer
