@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PYTEST  := $(VENV)/bin/pytest
 
-.PHONY: install demo quick test chromium bench validity clean
+.PHONY: install demo quick test chromium bench validity gpu-wheels clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,13 @@ bench: install
 
 validity: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/run.py
+
+# The pure-Python wheels (and rpds-py's binary one) that a GPU machine with torch, transformers, PEFT and
+# accelerate lacks, for Python 3.12 on x86-64, into .whl/; scripts/gpu_check.sh installs them there.
+gpu-wheels:
+	python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  -d .whl jsonschema jsonschema-specifications referencing rpds-py
 
 clean:
 	rm -rf runs .pytest_cache
