@@ -40,7 +40,8 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/speed/model_load.py
 
 validity: install
-	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/run.py
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/run.py --precision fp32
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/run.py --precision bf16
 
 # The pure-Python wheels (and rpds-py's binary one) that a GPU machine with torch, transformers, PEFT and
 # accelerate lacks, for Python 3.12 on x86-64, into .whl/; scripts/gpu_check.sh installs them there.

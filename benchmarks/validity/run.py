@@ -3,8 +3,10 @@
 `learnable` must come out `generalizes`, `memorizable` must come out `memorizes-families`. Over
 training, the seen-/unseen-family loss curves must show a lasting onset (the gap opens and stays
 open) on `memorizable` and none on `learnable`; each row reports the onset and the best step.
-Writes benchmarks/results/validity.md after each run. Runs the embedded model on the CPU: about 6 minutes
-a run on 2 free cores, 35 minutes for all six.
+Writes benchmarks/results/validity.md (float32 training) or validity_bf16.md (`--precision bf16`: bfloat16
+autocast training, evaluation in float32 as always) after each run. Runs the embedded model on the CPU:
+about 6 minutes a run on 2 free cores, 35 minutes for all six; bf16 is run only where the CPU has native
+bfloat16 (emulated, it would take many times longer), unless `--force` is given.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from memgap.atomic import write_text_atomic  # noqa: E402
 from memgap.config import load_config  # noqa: E402
 from memgap.data.io import write_jsonl  # noqa: E402
 from memgap.pipeline import run_audit  # noqa: E402
+from memgap.training.precision import cpu_has_native_bf16  # noqa: E402
 
 EXPECTED = {"learnable": "generalizes", "memorizable": "memorizes-families"}
 # Recalling a random code needs repetition: 4 passes over ~5 siblings per family. The same budget
@@ -79,8 +82,14 @@ def main() -> int:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--kinds", default="learnable,memorizable", help="which data sets, in this order")
     parser.add_argument("--out", default="runs/validity")
-    parser.add_argument("--results", default=str(HERE.parent / "results" / "validity.md"))
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="training.precision of every run")
+    parser.add_argument("--force", action="store_true", help="run bf16 also where the CPU emulates it")
+    parser.add_argument("--results", default=None, help="default: benchmarks/results/validity.md (fp32), validity_bf16.md")
     args = parser.parse_args()
+    results = Path(args.results or HERE.parent / "results" / ("validity.md" if args.precision == "fp32" else "validity_bf16.md"))
+    if args.precision == "bf16" and not cpu_has_native_bf16() and not args.force:
+        print("bf16 validity not run: this CPU has no native bfloat16 (AVX512_BF16 or AMX); --force runs it emulated")
+        return 0
     seeds = [int(s) for s in args.seeds.split(",")]
     out = Path(args.out)
     lines = list(HEADER)
@@ -90,7 +99,8 @@ def main() -> int:
         data = write_jsonl(out / f"{kind}.jsonl", make_rows(kind, seed=0))
         for seed in seeds:
             config = load_config(overrides={
-                "seed": seed, "out": str(out / f"{kind}-seed{seed}"), "data.path": str(data),
+                "seed": seed, "out": str(out / f"{kind}-{args.precision}-seed{seed}"), "data.path": str(data),
+                "training.precision": args.precision,
                 "evaluation.scorer": SCORERS[kind], "evaluation.max_new_tokens": 24,
                 "evaluation.membership_train_rows": 16, "split.max_train_rows": 96,
                 "split.max_holdout_items": 20, "training.epochs": EPOCHS, "model.max_length": 128,
@@ -104,9 +114,10 @@ def main() -> int:
             print(lines[-1], flush=True)
             done = len(lines) - 2
             status = "complete" if done == total else f"in progress: {done} of {total} runs"
-            write_text_atomic(Path(args.results), (
+            write_text_atomic(results, (
                 f"Validity experiment (`make validity`, {status}): verdicts on data sets with a known answer, "
-                f"embedded model, CPU; {EPOCHS:g} epochs over at most 96 training rows, 20 items per hold-out.\n\n"
+                f"embedded model, CPU; {EPOCHS:g} epochs over at most 96 training rows, 20 items per hold-out; "
+                f"training.precision {args.precision}, evaluation in float32.\n\n"
                 + "\n".join(lines) + "\n"
             ))
     print(json.dumps({"all_verdicts_and_onsets_right": all_right}))
