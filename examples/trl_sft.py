@@ -10,7 +10,8 @@ norms) and FamilyGapCallback (seen- and unseen-family loss over training) added,
     memgap audit --model BASE --adapter trl-run/adapter --split split --training-dir trl-run --out audit
 
 `--audit` runs the last command at the end. Needs `pip install "memgap[trl]"`. On several GPUs:
-`accelerate launch examples/trl_sft.py ...` (docs/training.md).
+`accelerate launch examples/trl_sft.py ...` (docs/training.md). Without a CUDA GPU it trains on the CPU
+in float32 (`device_settings`: TRL's SFTConfig turns bf16 on by default, which a CPU-only machine refuses).
 """
 from __future__ import annotations
 
@@ -37,6 +38,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def device_settings() -> dict:
+    """SFTConfig's `use_cpu` and `bf16` for this machine: bf16 autocast on a CUDA GPU that supports it,
+    float32 on the CPU elsewhere.
+
+    TRL's SFTConfig sets `bf16=True` unless told otherwise; without a CUDA GPU transformers then stops
+    with "Your setup doesn't support bf16/gpu" unless `use_cpu=True`, and `use_cpu=True` alone would
+    emulate bfloat16 on the CPU, many times slower than float32 on a CPU without native bfloat16.
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {"use_cpu": not cuda, "bf16": cuda and torch.cuda.is_bf16_supported()}
+
+
 def to_prompt_completion(row: dict) -> dict:
     """A chat row (messages ending in the assistant's answer) as TRL's conversational prompt/completion,
     so the loss covers the completion only, as in memgap's own training."""
@@ -46,7 +61,6 @@ def to_prompt_completion(row: dict) -> dict:
 
 
 def main(argv=None) -> None:
-    import torch
     from datasets import load_dataset
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
@@ -65,8 +79,7 @@ def main(argv=None) -> None:
             output_dir=str(out), num_train_epochs=args.epochs, max_steps=args.max_steps,
             per_device_train_batch_size=args.batch_size, learning_rate=args.learning_rate,
             max_length=args.max_length, logging_steps=1, save_strategy="no", report_to="none", seed=args.seed,
-            # TRL trains in bfloat16 autocast by default; that needs a GPU that has it.
-            bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), use_cpu=not torch.cuda.is_available(),
+            **device_settings(),  # use_cpu and bf16: TRL's default bf16 needs a GPU that has it
         ),
         peft_config=LoraConfig(r=args.r, lora_alpha=args.alpha, target_modules=args.target_modules.split(","),
                                task_type="CAUSAL_LM"),
