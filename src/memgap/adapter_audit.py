@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from memgap.adapter_base import check_base_architecture
-from memgap.adapters import load_adapter, read_adapter_folder
-from memgap.adapter_document import assemble_adapter_audit
+from memgap.adapter_tokenizer import rows_tokenizer
+from memgap.adapters import check_fits_base, load_adapter, merge_blocker, read_adapter_folder
+from memgap.adapter_document import adapter_loading, assemble_adapter_audit
 from memgap.config import AuditConfig
 from memgap.data.io import read_records
 from memgap.data.records import Record
@@ -84,24 +85,42 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
                                            training_dir=training_dir)
     if base_warning:
         log.warning("%s", base_warning)
-    model = load_adapter(loaded.model, folder)
-    data, rendering = _render_every_row(config, loaded, data)
+    # The tokenizer and chat template the adapter was trained with, when saved beside it (memgap.adapter_tokenizer);
+    # its vocabulary decides whether the base's embeddings are resized to the adapter's first.
+    rendering_tokenizer = rows_tokenizer(folder.path, loaded.tokenizer, base_path=str(loaded.name))
+    fit = check_fits_base(folder, loaded.model, tokenizer_size=rendering_tokenizer.adapter_tokenizer_size)
+    model = load_adapter(loaded.model, folder, fit=fit)
+    adapter_warnings = [*folder.warnings, *rendering_tokenizer.warnings, *fit.notes]
+    for warning in adapter_warnings:
+        log.warning("%s", warning)
+    log.info("rows rendered with the chat template of %s (%s)",
+             "the adapter's folder" if rendering_tokenizer.template_source == "adapter" else "the base model",
+             rendering_tokenizer.path)
+    # Merging is an optimisation: decided now, before any stage is written (memgap.evaluation.evaluate.merged_lora).
+    unmerged_because = merge_blocker(model)
+    if unmerged_because:
+        log.info("the adapter is evaluated unmerged, as PEFT cannot merge it: %s", unmerged_because)
+    data, rendering = _render_every_row(config, rendering_tokenizer.tokenizer, data)
+    rendering["chat_template"] = rendering_tokenizer.facts()
     # The audit folder is created only now, once every input has been checked.
     run_dir.mkdir(parents=True, exist_ok=True)
     scorer = scorer_name(config, [*data.train, *data.seen, *data.unseen])
     parts = SplitParts(data.train, data.seen, data.unseen)
     holdouts = parts.evaluated(membership_sample(config, parts))
-    base_rows = evaluate_stage(run, model, label="base", tokenizer=loaded.tokenizer, holdouts=holdouts, scorer=scorer,
+    tokenizer = rendering_tokenizer.tokenizer
+    base_rows = evaluate_stage(run, model, label="base", tokenizer=tokenizer, holdouts=holdouts, scorer=scorer,
                                adapter_disabled=True)
-    adapter_rows = evaluate_stage(run, model, label="adapter", tokenizer=loaded.tokenizer, holdouts=holdouts, scorer=scorer)
+    adapter_rows = evaluate_stage(run, model, label="adapter", tokenizer=tokenizer, holdouts=holdouts, scorer=scorer)
 
     rows, figures, probes = statistics_and_probes(run, base_rows, adapter_rows, parts=parts)
     audit = assemble_adapter_audit(config, data=data, loaded=loaded, n_base_parameters=n_base_parameters, model=model,
                                    folder=folder, scorer=scorer, trainer_output=trainer_output, figures=figures,
-                                   probes=probes, rows=rows, run_dir=run_dir, stages=run.stages)
+                                   probes=probes, rows=rows, run_dir=run_dir, stages=run.stages,
+                                   loading=adapter_loading(folder, fit, unmerged_because))
     audit["data"]["rendering"] = rendering
     # Where the training log says training broke (memgap.training.trainer_output.training_log_warnings).
     warnings = [base_warning] if base_warning else []
+    warnings += adapter_warnings
     warnings += list(trainer_output.warnings) if trainer_output is not None else []
     audit["warnings"] = warnings or None
     audit["precision"] = run.precision.to_dict()
@@ -120,7 +139,7 @@ def _training_curves(config: AuditConfig, trainer_output) -> dict[str, Any] | No
                            n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
 
 
-def _render_every_row(config: AuditConfig, loaded, data: AuditData) -> tuple[AuditData, dict[str, Any]]:
+def _render_every_row(config: AuditConfig, tokenizer, data: AuditData) -> tuple[AuditData, dict[str, Any]]:
     """Every row the audit scores through the chat template once, before the first stage, with the
     rules `memgap run` applies (data.system_turn, data.overlong_rows; memgap.preflight)."""
     import dataclasses
@@ -130,7 +149,7 @@ def _render_every_row(config: AuditConfig, loaded, data: AuditData) -> tuple[Aud
     parts, folded_rows, dropped = {}, 0, []
     for name in ("train", "seen", "unseen"):
         records, folded = apply_system_turn(getattr(data, name), config.data.system_turn)
-        rendered = render_every_row(loaded.tokenizer, records, max_length=config.model.max_length, assistant_turns="last",
+        rendered = render_every_row(tokenizer, records, max_length=config.model.max_length, assistant_turns="last",
                                     overlong_rows=config.data.overlong_rows)
         parts[name], folded_rows, dropped = rendered.records, folded_rows + folded, dropped + rendered.overlong_ids
     facts = RenderedData(records=[], examples={}, max_length=config.model.max_length,
@@ -187,10 +206,14 @@ def _read_training_dir(training_dir):
 
 
 def _resume_relevant(config: AuditConfig, folder, data: AuditData) -> dict[str, Any]:
+    from memgap.adapter_tokenizer import TEMPLATE_FILES, TOKENIZER_FILES
     from memgap.atomic import sha256_file
 
     settings = config.to_dict()
     settings.pop("out", None)
     settings["adapter_sha256"] = sha256_file(folder.weights)
+    beside = sorted(file for name in (*TOKENIZER_FILES, *TEMPLATE_FILES) if (file := folder.path / name).is_file())
+    if beside:  # the tokenizer and template beside the adapter render the rows
+        settings["adapter_tokenizer_sha256"] = [sha256_file(file) for file in beside]
     settings["data_sha256"] = [sha256_file(file) for file in data.files]
     return settings

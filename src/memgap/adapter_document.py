@@ -22,8 +22,11 @@ from memgap.evaluation.rows import EvaluationRow
 
 def assemble_adapter_audit(config, *, data, loaded, n_base_parameters: int, model, folder, scorer: str, trainer_output,
                            figures: dict[str, Any], probes: dict[str, Any], rows: Sequence[EvaluationRow],
-                           run_dir: Path, stages) -> dict[str, Any]:
-    """The audit dict before the verdict (memgap.stages.finish_audit adds it and writes the files)."""
+                           run_dir: Path, stages, loading: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The audit dict before the verdict (memgap.stages.finish_audit adds it and writes the files).
+
+    `loading`: how the adapter went onto the base (`adapter_loading`), recorded as `model.adapter_loading`.
+    """
     from memgap.families import concentration_report
     from memgap.leakage import leakage_audit
     from memgap.models import fingerprint_files
@@ -71,6 +74,7 @@ def assemble_adapter_audit(config, *, data, loaded, n_base_parameters: int, mode
             "adapter_settings": _settings(folder.config),
             "device": str(model.device),
             "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
+            "adapter_loading": loading,
         },
         "data": {
             "path": ", ".join(str(file) for file in data.files),
@@ -93,6 +97,21 @@ def assemble_adapter_audit(config, *, data, loaded, n_base_parameters: int, mode
 
         audit["comparability"] = comparability(rows, alpha=config.stats.alpha)
     return audit
+
+
+def adapter_loading(folder, fit, unmerged_because: str | None) -> dict[str, Any]:
+    """audit.json's `model.adapter_loading`: the PEFT versions, the config keys the installed PEFT ignored, a
+    resize of the base's embeddings to the adapter's vocabulary, and whether evaluation merged the adapter."""
+    import peft
+
+    return {
+        "peft_version_saved": folder.peft_version,
+        "peft_version_installed": peft.__version__,
+        "ignored_config_keys": list(folder.ignored_keys),
+        "embedding_rows": {"base": fit.base_embedding_rows, "resized_to": fit.embedding_rows},
+        "merged_for_evaluation": unmerged_because is None,
+        "unmerged_because": unmerged_because,
+    }
 
 
 def adapter_audit_config(config, adapter_config: dict[str, Any], trainer_output) -> dict[str, Any]:
@@ -128,7 +147,7 @@ def _targets(adapter_config: dict[str, Any]) -> list[str]:
 def _settings(adapter_config: dict[str, Any]) -> dict[str, Any]:
     """The adapter_config.json keys that change what the adapter computes."""
     keys = ("r", "lora_alpha", "use_rslora", "use_dora", "rank_pattern", "alpha_pattern", "modules_to_save",
-            "base_model_name_or_path", "layers_to_transform")
+            "base_model_name_or_path", "layers_to_transform", "lora_bias", "trainable_token_indices", "target_parameters")
     return {key: adapter_config.get(key) for key in keys if adapter_config.get(key) not in (None, {}, [])}
 
 

@@ -2,47 +2,78 @@
 
 Any PEFT LoRA folder (`adapter_config.json` + `adapter_model.safetensors`, as PEFT's
 `save_pretrained`, TRL, Unsloth and axolotl write it) loads through PEFT's own
-`PeftModel.from_pretrained`, so `rank_pattern`/`alpha_pattern`, rsLoRA, DoRA, `modules_to_save` and
-partial target lists mean what PEFT means by them. The checks here exist only to turn the mistakes
-users make into one line before the long work: a folder without adapter files, pickle-only weights
-(refused: safetensors only), and a base the adapter was not trained on (missing modules, other
-shapes, other vocabulary size), found from the safetensors header without loading the weights.
+`PeftModel.from_pretrained`, so `rank_pattern`/`alpha_pattern`, rsLoRA, DoRA, `modules_to_save`,
+`trainable_token_indices`, saved embedding layers and partial target lists mean what PEFT means by
+them. The checks here exist only to turn the mistakes users make into one line before the long
+work: a folder that is not an adapter (a merged model, a named adapter's parent folder, pickle-only
+weights), a config this PEFT cannot honour, and a base the adapter was not trained on.
+
+Whether an adapter fits a base is asked of PEFT, not of string rules: PEFT builds the adapter on a
+meta-device twin of the base (no memory, no weights) and maps the saved tensor names to the twin's
+exactly as `PeftModel.from_pretrained` would (`set_peft_model_state_dict`); the saved shapes (read
+from the safetensors header) are then compared with the twin's.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
-import re
-from dataclasses import dataclass
+import logging
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from memgap.errors import MemgapError, first_line
 
+log = logging.getLogger(__name__)
+
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
 _PEFT_PREFIX = "base_model.model."
-_LORA_KEY = re.compile(r"^(?P<module>.+)\.(?P<kind>lora_A|lora_B|lora_embedding_A|lora_embedding_B|lora_magnitude_vector)"
-                       r"(?:\.[^.]+)?(?:\.weight)?$")
+_FULL_MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                       "pytorch_model.bin.index.json")
 
 
 @dataclass(frozen=True)
 class AdapterFolder:
-    """A checked adapter folder: its config and the shapes of its saved tensors."""
+    """A checked adapter folder: its config, the shapes of its saved tensors, and what its config asks
+    of PEFT that the installed PEFT does not know."""
 
     path: Path
     config: dict[str, Any]
     shapes: dict[str, tuple[int, ...]]  # tensor name in the file -> shape
+    ignored_keys: tuple[str, ...] = ()  # adapter_config.json keys the installed PEFT's LoraConfig does not know
+    warnings: tuple[str, ...] = ()  # for the console and audit.json's `warnings`
 
     @property
     def weights(self) -> Path:
         return self.path / WEIGHTS_FILE
 
+    @property
+    def peft_version(self) -> str | None:
+        """The PEFT version that saved the adapter (adapter_config.json's `peft_version`), if recorded."""
+        version = self.config.get("peft_version")
+        return version if isinstance(version, str) and version else None
+
+
+@dataclass(frozen=True)
+class AdapterFit:
+    """How the adapter goes onto the base: `embedding_rows` is the row count the base's embeddings are
+    resized to first (PEFT's documented recipe for an adapter trained on a resized vocabulary), or None."""
+
+    embedding_rows: int | None = None
+    base_embedding_rows: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
 
 def read_adapter_folder(path: str | Path) -> AdapterFolder:
     """Check that `path` holds a PEFT LoRA adapter in safetensors and read its config and tensor shapes.
 
-    Raises MemgapError for a missing folder, a folder without adapter files, pickle-only weights
-    (`adapter_model.bin`) and a PEFT method other than LoRA.
+    Raises MemgapError for a missing folder, a folder without adapter files (naming what it holds
+    instead: a merged full model, named adapters in subfolders), pickle-only weights
+    (`adapter_model.bin`), a PEFT method other than LoRA, and a config the installed PEFT cannot
+    honour (`ignored_config_keys`).
     """
     from safetensors import safe_open
 
@@ -50,15 +81,13 @@ def read_adapter_folder(path: str | Path) -> AdapterFolder:
     if not path.is_dir():
         raise MemgapError("no such adapter folder", where=str(path))
     config_file, weights = path / CONFIG_FILE, path / WEIGHTS_FILE
+    if not weights.exists() and not config_file.exists():
+        _refuse_what_is_not_an_adapter(path)
     if not weights.exists():
         pickled = sorted(p.name for p in (*path.glob("*.bin"), *path.glob("*.pt"), *path.glob("*.pth")))
         if pickled:
             raise MemgapError(f"only pickle weights here ({', '.join(pickled)}); pickle is refused: re-save the adapter "
                               "with save_pretrained(..., safe_serialization=True)", where=str(path))
-        if not config_file.exists():
-            raise MemgapError(f"not an adapter folder (no {CONFIG_FILE} and no {WEIGHTS_FILE}); pass the folder that "
-                              "save_pretrained wrote (for a Trainer run: its output_dir or a checkpoint-N inside)",
-                              where=str(path))
         raise MemgapError(f"no {WEIGHTS_FILE} beside {CONFIG_FILE}", where=str(path))
     if not config_file.exists():
         raise MemgapError(f"no {CONFIG_FILE} beside {WEIGHTS_FILE}; the adapter's settings are needed to load it", where=str(path))
@@ -70,67 +99,175 @@ def read_adapter_folder(path: str | Path) -> AdapterFolder:
     if peft_type != "LORA":
         raise MemgapError(f"peft_type is '{config.get('peft_type')}'; memgap audits LoRA adapters (LoRA, rsLoRA, DoRA, QLoRA)",
                           where=f"{config_file}: field 'peft_type'")
+    ignored, warning = ignored_config_keys(config, where=str(config_file))
+    _lora_config(path)  # a value this PEFT rejects fails here, before the model loads
     with safe_open(weights, framework="pt") as stream:
         shapes = {name: tuple(stream.get_slice(name).get_shape()) for name in stream.keys()}
-    return AdapterFolder(path=path, config=config, shapes=shapes)
+    return AdapterFolder(path=path, config=config, shapes=shapes, ignored_keys=tuple(ignored),
+                         warnings=(warning,) if warning else ())
 
 
-def check_fits_base(adapter: AdapterFolder, base_model) -> None:
-    """Raise MemgapError naming the first mismatch between the adapter's tensors and the base model.
+def _refuse_what_is_not_an_adapter(path: Path) -> None:
+    """A folder with neither adapter file: say what it holds (a full model, adapters one level down) and what to pass."""
+    if (path / "config.json").exists() and any((path / name).exists() for name in _FULL_MODEL_WEIGHTS) \
+            or (path / "config.json").exists() and any(path.glob("model-*-of-*.safetensors")):
+        raise MemgapError("this folder holds a full model (config.json and model weights), not a LoRA adapter: a merged "
+                          "model (merge_and_unload) or a full fine-tune; pass the adapter folder saved before merging "
+                          f"(the one with {CONFIG_FILE} and {WEIGHTS_FILE}) as --adapter, with its base as --model",
+                          where=str(path))
+    inside = sorted(child for child in path.iterdir() if (child / CONFIG_FILE).is_file())
+    if inside:
+        names = ", ".join(child.name for child in inside[:6]) + (f" and {len(inside) - 6} more" if len(inside) > 6 else "")
+        which = f"--adapter {inside[0]}" if len(inside) == 1 else f"one of them, e.g. --adapter {inside[-1]}"
+        raise MemgapError(f"no adapter in this folder itself, but {len(inside)} in subfolders ({names}): save_pretrained "
+                          f"with adapter_name='NAME' writes DIR/NAME/, and a Trainer writes checkpoint-N/; pass {which}",
+                          where=str(path))
+    raise MemgapError(f"not an adapter folder (no {CONFIG_FILE} and no {WEIGHTS_FILE}); pass the folder that "
+                      "save_pretrained wrote (for a Trainer run: its output_dir or a checkpoint-N inside)", where=str(path))
 
-    Every adapted module must exist in the base (else: another architecture), each LoRA matrix must
-    match its base layer's input and output sizes (else: other shapes), and every fully saved module
-    (`modules_to_save`, resized embeddings) must have the base's shape (else, for embeddings and the
-    LM head: another vocabulary size).
+
+def ignored_config_keys(config: dict[str, Any], *, where: str) -> tuple[list[str], str | None]:
+    """The adapter_config.json keys the installed PEFT's LoraConfig does not know, and the warning naming them.
+
+    PEFT drops such keys (a config saved by a newer or older PEFT) on the assumption that "removing
+    the unused kwargs will not affect the default behavior". The rule here keeps that assumption
+    where the value cannot switch a feature on and refuses where it can. In PEFT's configs a feature
+    that changes the forward pass is switched on by a boolean (`use_dora`, `use_rslora`, `lora_bias`)
+    or configured by a list or an object (`layer_replication`, `alora_invocation_tokens`,
+    `arrow_config`). So an unknown key set to true, or to a non-empty list or dict, cannot be
+    honoured: MemgapError names it and both PEFT versions. Any other value (null, false, 0, empty,
+    or a plain string or number, such as an option of a feature left off) is ignored with a warning
+    naming every ignored key and both versions. A feature that saves its own tensors is refused
+    anyway by `check_fits_base`, which finds tensors PEFT would not load. Returns (ignored keys,
+    warning or None).
     """
-    modules = dict(base_model.named_modules())
-    parameters = dict(base_model.named_parameters())
+    import peft
+    from peft import LoraConfig
+
+    known = {item.name for item in dataclasses.fields(LoraConfig)}
+    unknown = sorted(key for key in config if key not in known and key != "runtime_config")
+    if not unknown:
+        return [], None
+    saved = config.get("peft_version") if isinstance(config.get("peft_version"), str) else None
+    versions = f"the adapter was saved by PEFT {saved or '(version not recorded)'}; PEFT {peft.__version__} is installed"
+    switched_on = {key: config[key] for key in unknown if _switches_a_feature_on(config[key])}
+    if switched_on:
+        settings = ", ".join(f"{key}={value!r}" for key, value in switched_on.items())
+        raise MemgapError(f"adapter_config.json sets {settings}, unknown to the installed PEFT, which would ignore "
+                          f"{'it' if len(switched_on) == 1 else 'them'} and compute something else than the adapter was "
+                          f"trained to ({versions}): install PEFT {saved or 'matching the adapter'} or later "
+                          "(pip install -U peft)", where=where)
+    settings = ", ".join(f"{key}={config[key]!r}" for key in unknown)
+    return unknown, (f"adapter_config.json keys unknown to PEFT {peft.__version__} were ignored: {settings} ({versions}; "
+                     "none switches a feature on, so the computation is taken to be unchanged; install PEFT "
+                     f"{saved or 'matching the adapter'} to be sure)")
+
+
+def _switches_a_feature_on(value: Any) -> bool:
+    return value is True or (isinstance(value, (list, dict)) and len(value) > 0)
+
+
+def _lora_config(path: Path):
+    """PEFT's own reading of adapter_config.json (unknown keys dropped, as `ignored_config_keys` reports them)."""
+    from peft import LoraConfig
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PEFT's warning about unknown keys: ignored_config_keys says it in one line
+            return LoraConfig.from_pretrained(str(path))
+    except (TypeError, ValueError, KeyError) as error:
+        import peft
+
+        raise MemgapError(f"PEFT {peft.__version__} cannot read this adapter_config.json ({first_line(error)})",
+                          where=str(path / CONFIG_FILE)) from None
+
+
+def check_fits_base(adapter: AdapterFolder, base_model, *, tokenizer_size: int | None = None) -> AdapterFit:
+    """How the adapter fits the base, from PEFT's own mapping; MemgapError naming the first mismatch.
+
+    PEFT builds the adapter on a meta-device twin of `base_model` and maps every saved tensor to the
+    twin's parameter it loads into (`set_peft_model_state_dict`, the path `PeftModel.from_pretrained`
+    takes). A config PEFT cannot apply to the base, or a saved tensor for a module the base lacks,
+    means another architecture; an adapted module the file has no weights for, another size of
+    model; a saved shape other than the twin's, other shapes, or another vocabulary size where only
+    the embedding rows differ. `tokenizer_size`: the number of tokens of the tokenizer saved beside
+    the adapter, if any. Where the adapter saved its embedding layers with R rows and that tokenizer
+    fits in R, the fit says to resize the base's embeddings to R first, as PEFT documents for a
+    resized vocabulary; where a tokenizer beside the adapter has more tokens than the embeddings
+    will have, MemgapError names both sizes.
+    """
     base_name = adapter.config.get("base_model_name_or_path") or "its base"
     where = str(adapter.path)
-    for key, shape in adapter.shapes.items():
-        name = key[len(_PEFT_PREFIX):] if key.startswith(_PEFT_PREFIX) else key
-        match = _LORA_KEY.match(name)
-        if match is None:  # a whole saved module (modules_to_save, embeddings): shapes must agree
-            plain = name.replace(".modules_to_save.default", "").replace(".original_module", "")
-            if plain not in parameters:
-                raise MemgapError(f"the adapter saves '{plain}', which this base model does not have: another "
-                                  f"architecture (the adapter was trained on {base_name})", where=where)
-            expected = tuple(parameters[plain].shape)
-            if expected != shape and not _packed(parameters[plain]):
-                what = "vocabulary size" if len(shape) == 2 and shape[1:] == expected[1:] else "shape"
-                raise MemgapError(f"'{plain}' is {list(shape)} in the adapter but {list(expected)} in this base: another "
-                                  f"{what} (the adapter was trained on {base_name})", where=where)
-            continue
-        module_name, kind = match["module"], match["kind"]
-        module = modules.get(module_name)
-        if module is None:
-            raise MemgapError(f"the adapter adapts '{module_name}', which this base model does not have: another "
-                              f"architecture (the adapter was trained on {base_name})", where=where)
-        sizes = _layer_sizes(module)
-        if sizes is None:
-            continue
-        in_size, out_size = sizes
-        expected_size, actual = {
-            "lora_A": (in_size, shape[-1]), "lora_B": (out_size, shape[0]),
-            "lora_embedding_A": (in_size, shape[-1]), "lora_embedding_B": (out_size, shape[0]),
-            "lora_magnitude_vector": (out_size, shape[0]),
-        }[kind]
-        if expected_size != actual:
-            side = "input" if kind in ("lora_A", "lora_embedding_A") else "output"
-            raise MemgapError(f"'{module_name}' has {side} size {expected_size} in this base but {actual} in the adapter: "
-                              f"other shapes (the adapter was trained on {base_name})", where=where)
+    rows = _embedding_rows(base_model)
+    embeddings = _embedding_module_names(base_model)
+    twin = _twin_or_refuse(base_model, adapter, base_name)
+    problems = _mismatches(twin, adapter.shapes)
+    vocabulary = [p for p in problems if p.kind == "shape" and _vocabulary_axis(p, embeddings, rows) is not None]
+    resize_to = None
+    if problems and len(vocabulary) == len(problems):
+        saved_rows = {p.saved[_vocabulary_axis(p, embeddings, rows)] for p in vocabulary}
+        full_layers_saved = any(_is_whole_layer(p.name, twin) for p in vocabulary)
+        if len(saved_rows) == 1 and full_layers_saved and tokenizer_size is not None and tokenizer_size <= min(saved_rows):
+            resize_to = saved_rows.pop()
+            problems = _mismatches(_twin_or_refuse(base_model, adapter, base_name, embedding_rows=resize_to), adapter.shapes)
+    if problems:
+        problem = problems[0]
+        axis = _vocabulary_axis(problem, embeddings, rows) if problem.kind == "shape" else None
+        if axis is not None:
+            beside = (f"; the tokenizer beside the adapter has {tokenizer_size} tokens" if tokenizer_size is not None
+                      else "; no tokenizer lies beside the adapter to resize the base to")
+            raise MemgapError(f"'{problem.name}' has {problem.saved[axis]} vocabulary rows in the adapter but {rows} in "
+                              f"this base: another vocabulary size (the adapter was trained on {base_name}){beside}",
+                              where=where)
+        raise MemgapError(problem.message(base_name), where=where)
+    final_rows = resize_to or rows
+    notes: list[str] = []
+    if tokenizer_size is not None and final_rows is not None and tokenizer_size > final_rows:
+        added = set(range(final_rows, tokenizer_size))
+        if resize_to is not None or not added <= _trainable_token_rows(adapter.config, embeddings):
+            raise MemgapError(f"the tokenizer beside the adapter has {tokenizer_size} tokens but this base's embeddings "
+                              f"have {final_rows} rows, and the adapter saved no embedding layers for the added tokens: "
+                              "another vocabulary size; re-save the adapter with save_pretrained(..., "
+                              f"save_embedding_layers=True) (the adapter was trained on {base_name})", where=where)
+        # PEFT's recipe for new tokens: resize, then train only their rows (trainable_token_indices)
+        resize_to = tokenizer_size
+        text_config = base_model.config.get_text_config() if hasattr(base_model.config, "get_text_config") else base_model.config
+        if not getattr(text_config, "tie_word_embeddings", False):
+            notes.append(f"the LM head's rows for the {len(added)} tokens added in training are not in the adapter "
+                         "(trainable_token_indices trains the input rows only): they start as resize_token_embeddings "
+                         "starts them, as they did before training, so those tokens' logits are not exactly the trained "
+                         "model's")
+    if resize_to:
+        notes.insert(0, f"the base's embeddings were resized from {rows} to {resize_to} rows, to the vocabulary the "
+                        "adapter was trained with (the tokenizer saved beside it)")
+    return AdapterFit(embedding_rows=resize_to, base_embedding_rows=rows, notes=tuple(notes))
 
 
-def load_adapter(base_model, adapter: AdapterFolder):
+def load_adapter(base_model, adapter: AdapterFolder, *, tokenizer_size: int | None = None, fit: AdapterFit | None = None):
     """The base wrapped by PEFT's `PeftModel.from_pretrained` (one model in memory), in eval mode.
 
-    `with model.disable_adapter():` evaluates the base; outside it, the adapter.
+    `fit` (else computed by `check_fits_base` with `tokenizer_size`) may first resize the base's
+    embeddings. `with model.disable_adapter():` evaluates the base; outside it, the adapter.
     """
+    import torch
     from peft import PeftModel
 
-    check_fits_base(adapter, base_model)
+    fit = fit or check_fits_base(adapter, base_model, tokenizer_size=tokenizer_size)
+    if fit.embedding_rows is not None:
+        from transformers.utils import logging as transformers_logging
+
+        verbosity = transformers_logging.get_verbosity()
+        transformers_logging.set_verbosity_error()  # its note on mean resizing: the fit's notes say what happened
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)  # rows the adapter did not save start the same on every run
+                base_model.resize_token_embeddings(fit.embedding_rows)  # transformers' default, as training resized
+        finally:
+            transformers_logging.set_verbosity(verbosity)
     try:
-        model = PeftModel.from_pretrained(base_model, adapter.path, is_trainable=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unknown config keys: reported by ignored_config_keys
+            model = PeftModel.from_pretrained(base_model, adapter.path, is_trainable=False)
     except (RuntimeError, ValueError, KeyError, TypeError) as error:
         first = first_line(error)
         raise MemgapError(f"PEFT cannot load this adapter on this base ({first})", where=str(adapter.path)) from None
@@ -138,17 +275,166 @@ def load_adapter(base_model, adapter: AdapterFolder):
     return model
 
 
-def _layer_sizes(module) -> tuple[int, int] | None:
-    """(input size, output size) of a Linear, GPT-2 Conv1D, Embedding or 4-bit Linear; None otherwise."""
-    if hasattr(module, "in_features") and hasattr(module, "out_features"):
-        return int(module.in_features), int(module.out_features)
-    if hasattr(module, "num_embeddings") and hasattr(module, "embedding_dim"):
-        return int(module.num_embeddings), int(module.embedding_dim)
-    if type(module).__name__ == "Conv1D":  # GPT-2: weight is in x out
-        return int(module.weight.shape[0]), int(module.nf)
+def merge_blocker(model) -> str | None:
+    """Why PEFT cannot merge `model`'s active LoRA adapter into the base weights, or None where it can.
+
+    Asked of PEFT on a meta-device twin (PEFT's `merge_adapter`, which raises for `lora_bias=True` on a
+    base layer without a bias, aLoRA, replicated layers, GPTQ), so the real weights are never touched:
+    a merge that fails half-way in PEFT leaves some weights changed. A quantized (4-bit) base is
+    reported too: merging into packed weights would re-quantize them and change the outputs.
+    """
+    if not hasattr(model, "merge_adapter") or not hasattr(model, "peft_config"):
+        return "not a PEFT model"
+    if getattr(model, "is_quantized", False):
+        return "the base is quantized: merging would re-quantize its weights and change the outputs"
+    try:
+        model.base_model._check_merge_allowed()
+        twin = _meta_twin(model.get_base_model(), model.peft_config[model.active_adapter])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            twin.merge_adapter()
+    except (RuntimeError, ValueError, NotImplementedError, TypeError, AttributeError) as error:
+        return first_line(error)
     return None
 
 
-def _packed(parameter) -> bool:
-    """A quantized (4-bit) parameter, whose stored shape is not the layer's."""
-    return not parameter.dtype.is_floating_point
+@dataclass(frozen=True)
+class _Mismatch:
+    kind: str  # unknown-module | unknown-tensor | missing | shape
+    name: str  # the tensor's name without PEFT's prefix and adapter name
+    saved: tuple[int, ...] = ()
+    expected: tuple[int, ...] = ()
+
+    def message(self, base_name: str) -> str:
+        trained = f"(the adapter was trained on {base_name})"
+        if self.kind == "unknown-module":
+            return f"the adapter saves '{self.name}', which this base model does not have: another architecture {trained}"
+        if self.kind == "unknown-tensor":
+            return (f"the adapter saves '{self.name}', which PEFT does not load onto this base: another architecture, or "
+                    f"a PEFT feature this version lacks {trained}")
+        if self.kind == "missing":
+            return (f"the adapter's config adapts '{self.name}' in this base, but the adapter has no weights for it: a "
+                    f"base with more layers or modules than the one it was trained on {trained}")
+        return f"'{self.name}' is {list(self.saved)} in the adapter but {list(self.expected)} in this base: other shapes {trained}"
+
+
+def _meta_twin(base_model, lora_config, *, embedding_rows: int | None = None):
+    """`base_model`'s class built from its config on the meta device (no memory), with the adapter
+    injected by PEFT's `get_peft_model` as `PeftModel.from_pretrained` injects it."""
+    import torch
+    from peft import get_peft_model
+
+    config = copy.deepcopy(base_model.config)
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config  # the twin's layers have the float shapes PEFT's LoRA matrices follow
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    rows = embedding_rows or _embedding_rows(base_model)
+    if rows is not None and hasattr(text_config, "vocab_size"):
+        text_config.vocab_size = rows
+    lora_config = copy.deepcopy(lora_config)
+    lora_config.inference_mode = True
+    if lora_config.init_lora_weights is not False:
+        # data-driven initialisations (PiSSA, OLoRA, LoftQ, EVA, CorDA) need real weights; none changes
+        # which tensors an adapter has or their shapes
+        lora_config.init_lora_weights = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.device("meta"):
+            meta = type(base_model)._from_config(config)
+        return get_peft_model(meta, lora_config, low_cpu_mem_usage=True)
+
+
+def _twin_or_refuse(base_model, adapter: AdapterFolder, base_name: str, *, embedding_rows: int | None = None):
+    try:
+        return _meta_twin(base_model, _lora_config(adapter.path), embedding_rows=embedding_rows)
+    except (ValueError, KeyError, TypeError) as error:
+        raise MemgapError(f"PEFT cannot apply this adapter's config to this base ({first_line(error)}): another "
+                          f"architecture (the adapter was trained on {base_name})", where=str(adapter.path)) from None
+
+
+def _mismatches(twin, shapes: dict[str, tuple[int, ...]]) -> list[_Mismatch]:
+    """Every saved tensor PEFT would not load, load with another shape, or not find, in file order."""
+    import torch
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.utils import set_peft_model_state_dict
+    from peft.utils.other import AuxiliaryTrainingWrapper
+
+    placeholders = {name: torch.empty(shape, device="meta") for name, shape in shapes.items()}
+    saved_as = {id(tensor): name for name, tensor in placeholders.items()}
+    mapped: dict[str, Any] = {}
+
+    def capture(state_dict, strict=True, assign=False):  # PEFT's final mapping, without loading anything
+        mapped.update(state_dict)
+        return torch.nn.modules.module._IncompatibleKeys([], [])
+
+    twin.load_state_dict = capture
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        set_peft_model_state_dict(twin, placeholders, adapter_name="default")
+    del twin.load_state_dict
+    expected = {name: tuple(tensor.shape) for name, tensor in twin.state_dict().items()}
+    modules = dict(twin.named_modules())
+    problems = []
+    for key, tensor in mapped.items():
+        name = _plain_name(saved_as.get(id(tensor), key))
+        if key not in expected:
+            owners = [modules[prefix] for prefix in _prefixes(key) if prefix in modules]
+            if any(isinstance(owner, AuxiliaryTrainingWrapper) for owner in owners):
+                continue  # a second copy PEFT writes of a wrapped module (modules_to_save) and loads from the other
+            in_peft_layer = any(isinstance(owner, BaseTunerLayer) for owner in owners)
+            problems.append(_Mismatch("unknown-tensor" if in_peft_layer else "unknown-module", name))
+        elif tuple(tensor.shape) != expected[key]:
+            problems.append(_Mismatch("shape", name, tuple(tensor.shape), expected[key]))
+    prefix = getattr(twin.base_model, "prefix", "lora_")
+    loaded = set(mapped)
+    missing = [key for key in expected if prefix in key and ".default" in key and key not in loaded]
+    problems += [_Mismatch("missing", _plain_name(key).split(f".{prefix}")[0]) for key in missing[:1]]
+    return problems
+
+
+def _prefixes(key: str) -> list[str]:
+    parts = key.split(".")
+    return [".".join(parts[:index]) for index in range(len(parts) - 1, 0, -1)]
+
+
+def _plain_name(key: str) -> str:
+    """A tensor name as the user's base names it: PEFT's prefix and the adapter name removed."""
+    return key.removeprefix(_PEFT_PREFIX).replace(".default.", ".").removesuffix(".default")
+
+
+def _trainable_token_rows(config: dict[str, Any], embeddings: set[str]) -> set[int]:
+    """The input-embedding rows `trainable_token_indices` trains (a list for the input embedding, or a dict by module)."""
+    indices = config.get("trainable_token_indices")
+    if isinstance(indices, dict):
+        chosen = [value for key, value in indices.items() if any(name.endswith(key) for name in embeddings)]
+        indices = [index for value in chosen for index in value]
+    return {int(index) for index in indices or [] if isinstance(index, int)}
+
+
+def _is_whole_layer(name: str, twin) -> bool:
+    """A saved embedding or LM-head matrix (rather than LoRA matrices on it)."""
+    prefix = getattr(twin.base_model, "prefix", "lora_")
+    return prefix not in name and "trainable_tokens" not in name
+
+
+def _vocabulary_axis(problem: _Mismatch, embeddings: set[str], rows: int | None) -> int | None:
+    """The axis where a saved tensor of an embedding or LM head differs from this base by its vocabulary rows."""
+    if rows is None or len(problem.saved) != len(problem.expected) or not any(
+            problem.name == name or problem.name.startswith(f"{name}.") for name in embeddings):
+        return None
+    differing = [axis for axis, (a, b) in enumerate(zip(problem.saved, problem.expected)) if a != b]
+    return differing[0] if len(differing) == 1 and problem.expected[differing[0]] == rows else None
+
+
+def _embedding_rows(model) -> int | None:
+    """The rows of the base's input embedding matrix (its vocabulary as the weights hold it)."""
+    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    weight = getattr(embeddings, "weight", None)
+    if weight is not None and weight.dtype.is_floating_point:
+        return int(weight.shape[0])
+    return getattr(getattr(model, "config", None), "vocab_size", None)
+
+
+def _embedding_module_names(model) -> set[str]:
+    layers = [model.get_input_embeddings(), model.get_output_embeddings()] if hasattr(model, "get_input_embeddings") else []
+    return {name for name, module in model.named_modules() if any(module is layer for layer in layers if layer is not None)}

@@ -62,13 +62,17 @@ def evaluate_model(
 
 @contextlib.contextmanager
 def merged_lora(model) -> Iterator[None]:
-    """Run a PEFT model with its LoRA weights merged into the base layers while inside the block.
+    """Run a PEFT model with its LoRA weights merged into the base layers while inside the block, where PEFT can.
 
-    The outputs are the adapter's (up to float rounding), without the extra small matrix products of
-    unmerged LoRA layers, which cost a CPU about a tenth of each forward pass. A quantized (4-bit)
-    base is left unmerged: merging into packed weights would re-quantize them and change the outputs.
+    Merging is an optimisation: the outputs are the adapter's either way (up to float rounding,
+    tested in tests/test_adapter_ecosystem.py), merged without the extra small matrix products of
+    unmerged LoRA layers, which cost a CPU about a tenth of each forward pass. Where PEFT cannot merge
+    (`memgap.adapters.merge_blocker`: `lora_bias=True` on bias-less layers, aLoRA, a quantized base),
+    the block runs unmerged; the decision is made on a meta-device twin, so no weight is touched.
     """
-    if not hasattr(model, "merge_adapter") or getattr(model, "is_quantized", False):
+    from memgap.adapters import merge_blocker
+
+    if merge_blocker(model) is not None:
         yield
         return
     model.merge_adapter()
