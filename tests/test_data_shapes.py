@@ -6,6 +6,8 @@ reader and writer: rows read -> records -> written by memgap -> read again, equa
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -254,3 +256,30 @@ def test_memgap_renders_each_shape_as_trl_renders_it(tmp_path):
         expected = apply_chat_template(maybe_convert_to_chatml(json.loads(json.dumps(row))), tokenizer)["text"]
         example = encode(tokenizer, record, 512)
         assert tokenizer.decode(example.input_ids) == expected
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _documented_rows() -> list[tuple[str, dict]]:
+    """Every example row of README.md's "Data shapes" table and of docs/data.md, with where it is."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("### Data shapes"):readme.index("What memgap does with them")]
+    rows = [("README.md", json.loads(cell)) for cell in re.findall(r"^\|[^|]+\| `(\{.*\})` \|$", table, flags=re.MULTILINE)]
+    doc = (ROOT / "docs" / "data.md").read_text(encoding="utf-8")
+    rows += [("docs/data.md", json.loads(line)) for line in doc.splitlines() if line.startswith('{"id": ')]
+    return rows
+
+
+def test_every_documented_example_row_reads_as_documented(tmp_path):
+    documented = _documented_rows()
+    assert len({row["id"] for _, row in documented}) >= 12  # the scan finds the examples
+    for source, row in documented:
+        path = write_jsonl(tmp_path / f"{row['id']}.jsonl", [row])
+        if set(row) == {"id", "family", "text"}:
+            with pytest.raises(MemgapError, match="'text'-only row"):
+                read_records(path)
+            continue
+        (record,) = read_records(path)
+        assert record.completion == "Crate 0.", (source, row["id"])
+        assert "crate is red" in record.prompt_plain, (source, row["id"])
