@@ -133,3 +133,5 @@ def test_quick_run_then_audit_give_identical_figures(inputs, tmp_path, training_
     assert audited["precision"]["training"] is None
     assert audited["precision"]["adapter_weights"]["value"] == expected_dtype
     assert saved_adapter_dtype(run / "training" / "adapter" / "adapter_model.safetensors").value == expected_dtype
+    report = (run / "report.md").read_text()
+    assert f"| training | {training_precision} (" in report and "| evaluation | fp32 (auto: the weights' own dtype" in report

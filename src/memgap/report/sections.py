@@ -406,6 +406,12 @@ def reproducibility_section(run: RunArtifacts) -> dict:
             ("seed", _n(audit.get("seed"))),
             ("seeds", ", ".join(str(s) for s in audit["seeds"]) if isinstance(audit.get("seeds"), list) else None),
         ]),
+        named_figures("Precision", [
+            (name, f"{setting['value']} ({setting['reason']})" if isinstance(setting, dict) else None)
+            for name, setting in (("training", (audit.get("precision") or {}).get("training")),
+                                  ("evaluation", (audit.get("precision") or {}).get("evaluation")),
+                                  ("adapter weights", (audit.get("precision") or {}).get("adapter_weights")))
+        ]),
         named_figures("Versions", sorted((str(k), str(v)) for k, v in (audit.get("versions") or {}).items())),
         named_figures("Stage times, seconds", [(str(k), seconds(v)) for k, v in (audit.get("timings") or {}).items()]),
     ], appendix=[
