@@ -170,8 +170,9 @@ def train_lora(
     peft_config = peft.LoraConfig(
         task_type="CAUSAL_LM", r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=targets
     )
-    if precision is None:
+    if precision is None:  # `memgap train` and users' scripts; `memgap run` resolves it once, up front
         precision = resolve_training_precision(training.precision, Hardware.detect(loaded.model.device.type))
+        log.info("training precision: %s (%s)", precision.value, precision.reason)
     adapter_dtype = resolve_adapter_dtype(training.adapter_dtype)
     model = peft.get_peft_model(loaded.model, peft_config)
     model.train()
