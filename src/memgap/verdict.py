@@ -42,7 +42,7 @@ import math
 from typing import Any
 
 from memgap.config import VerdictConfig
-from memgap.report.formatting import is_number, p_text, percent_number, plain, points, signed, signed_points
+from memgap.report.formatting import is_number, percent_number, plain, points, signed, signed_points
 from memgap.verdict_figures import copy_excess as _copy_excess
 from memgap.verdict_figures import copy_interval as _copy_interval
 from memgap.verdict_figures import copy_uncertainty
