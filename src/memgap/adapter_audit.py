@@ -24,6 +24,7 @@ from memgap.config import AuditConfig
 from memgap.data.io import read_records
 from memgap.data.records import Record
 from memgap.errors import MemgapError
+from memgap.probes.noop import check_adapter_changes_something, probe_token_ids
 from memgap.run_folder import Stages, settings_fingerprint
 from memgap.stages import (
     RunContext, adapter_precision_plan, SplitParts, check_scorer_setting, evaluate_stage, finish_audit, load_model, membership_sample, scorer_name,
@@ -102,6 +103,13 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
         log.info("the adapter is evaluated unmerged, as PEFT cannot merge it: %s", unmerged_because)
     data, rendering = _render_every_row(config, rendering_tokenizer.tokenizer, data)
     rendering["chat_template"] = rendering_tokenizer.facts()
+    # An adapter that changes nothing is said so in one line, never audited into a `no-lift` (memgap.probes.noop).
+    noop_warning = check_adapter_changes_something(
+        model, probe_token_ids(rendering_tokenizer.tokenizer, [*data.seen, *data.unseen], config.model.max_length),
+        allow_noop=config.probes.allow_noop, where=str(folder.path))
+    if noop_warning:
+        log.warning("%s", noop_warning)
+        adapter_warnings.append(noop_warning)
     # The audit folder is created only now, once every input has been checked.
     run_dir.mkdir(parents=True, exist_ok=True)
     scorer = scorer_name(config, [*data.train, *data.seen, *data.unseen])

@@ -104,6 +104,11 @@ class StatsConfig:
 class ProbesConfig:
     verbatim_span_tokens: int = 8
     examples_per_holdout: int = 3
+    allow_noop: bool = False  # audit an adapter that changes nothing (zero update) with a warning instead of refusing it
+    off_task: bool = True  # template intrusion: off-task prompts generated with both models (memgap.probes.intrusion)
+    off_task_file: str | None = None  # the user's own off-task prompts (JSONL with `prompt`, or one per line); None: bundled
+    off_task_prompts: int | None = None  # how many off-task prompts to use (None: all)
+    off_task_max_new_tokens: int = 48
 
 
 @dataclass
@@ -147,6 +152,7 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "stats.n_resamples": 2000,
     "training.curve_points": 2,  # four optimizer steps: the curves at steps 0, 2 and 4, on small samples
     "training.curve_holdout_items": 4,
+    "probes.off_task_prompts": 12,  # template intrusion on a third of the bundled prompts
 }
 BUNDLED_DATA_OVERRIDES: dict[str, Any] = {
     "split.max_train_rows": 72,

@@ -27,6 +27,7 @@ from memgap.data.records import Record
 from memgap.run_folder import Stages, settings_fingerprint
 from memgap.errors import MemgapError
 from memgap.evaluation.rows import EvaluationRow
+from memgap.probes.noop import check_adapter_changes_something, probe_token_ids
 from memgap.stages import (
     RunContext, SplitParts, check_scorer_setting, evaluate_stage, finish_audit, load_model, membership_sample,
     plan_precision_for, scorer_name, statistics_and_probes,
@@ -79,6 +80,14 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
                                scorer=scorer)
     curve_sets = _curve_sets(config, parts.seen_holdout, parts.unseen_holdout, membership)
     train_result = _stage_train(run, loaded, train=parts.train, examples=train_examples, curve_sets=curve_sets)
+    # Training that left the adapter unchanged is said so in one line, not evaluated into a `no-lift` (memgap.probes.noop).
+    noop_warning = check_adapter_changes_something(
+        train_result.model, probe_token_ids(loaded.tokenizer, [*parts.seen_holdout, *parts.unseen_holdout],
+                                            config.model.max_length),
+        allow_noop=config.probes.allow_noop, where=str(run_dir / "training" / "adapter"))
+    if noop_warning:
+        log.warning("%s", noop_warning)
+        warnings = [*(warnings or []), noop_warning]
     # the adapter as saved, loaded as `memgap audit` loads it: the same figures, bit for bit (memgap.training.precision)
     adapter_rows = evaluate_stage(run, train_result.model, label="adapter", tokenizer=loaded.tokenizer,
                                   holdouts=holdouts, scorer=scorer)

@@ -28,6 +28,10 @@ def add_parser(subparsers) -> None:
                         help="the evaluation sizes of `memgap run --quick` (generation length, membership rows, resamples), to "
                              "reproduce a quick run's figures; the hold-outs given are evaluated whole (a quick run's "
                              "split/ already holds its capped parts)")
+    parser.add_argument("--allow-noop", action="store_true", default=None,
+                        help="audit an adapter that changes nothing (all LoRA B matrices zero) with a warning instead of refusing it")
+    parser.add_argument("--off-task", metavar="FILE", help="your own off-task prompts for the template-intrusion probe "
+                        "(JSONL with a `prompt` field, or one prompt a line; default: the bundled everyday questions)")
     add_shared_flags(parser, folder="audit")
     parser.set_defaults(func=audit_command)
 
@@ -49,6 +53,8 @@ def audit_command(args: argparse.Namespace) -> int:
         "model.name": args.model,
         "model.trust_remote_code": args.trust_remote_code,
         "evaluation.scorer": args.scorer,
+        "probes.allow_noop": args.allow_noop,
+        "probes.off_task_file": args.off_task,
         # The given hold-outs are evaluated whole: --quick's split caps are not applied, so not recorded either.
         "split.max_train_rows": None,
         "split.max_holdout_items": None,

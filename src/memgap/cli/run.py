@@ -22,6 +22,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--quick", action="store_true", default=None, help="a smaller audit that finishes in about 5 minutes on 2 CPU cores")
     parser.add_argument("--seed", type=int, help="seed for the split, training and resampling (default 0)")
     parser.add_argument("--seeds", help="comma-separated seeds: repeat split, training and evaluation, and pool (e.g. 0,1,2)")
+    parser.add_argument("--allow-noop", action="store_true", default=None,
+                        help="go on when training left the adapter unchanged (all LoRA B matrices zero), with a warning")
+    parser.add_argument("--off-task", metavar="FILE", help="your own off-task prompts for the template-intrusion probe "
+                        "(JSONL with a `prompt` field, or one prompt a line; default: the bundled everyday questions)")
     add_shared_flags(parser, folder="run")
     parser.set_defaults(func=run_command)
 
@@ -46,6 +50,8 @@ def config_from_args(args: argparse.Namespace):
         "model.name": args.model,
         "model.trust_remote_code": args.trust_remote_code,
         "evaluation.scorer": args.scorer,
+        "probes.allow_noop": args.allow_noop,
+        "probes.off_task_file": args.off_task,
     }
     return load_config(args.config, overrides)
 
