@@ -24,13 +24,11 @@ from typing import Any
 
 from memgap.atomic import write_bytes_atomic, write_text_atomic
 from memgap.data import shapes
-from memgap.data.files import (COMPRESSION_SUFFIXES, FORMAT_SUFFIXES, DataBytes, compress, compression_of, decompress,
-                               name_suffixes, read_data_bytes)
+from memgap.data.files import DataBytes, compress, compression_of, decompress, name_suffixes, read_data_bytes
 from memgap.data.records import Record
 from memgap.data.rows import record_from_row, trl_row
 from memgap.errors import MemgapError, where_in_file
 
-SUPPORTED_SUFFIXES = tuple(FORMAT_SUFFIXES) + tuple(COMPRESSION_SUFFIXES)
 # CSV cells decoded from JSON text: the structured fields of TRL's formats and of ShareGPT and Alpaca
 # (prompt and completion only when they hold a list of messages); every other cell stays the string it is.
 STRUCTURED_CSV_FIELDS = ("messages", "context", "tools", "conversations", "history", "chat_template_kwargs")
