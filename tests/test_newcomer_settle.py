@@ -119,3 +119,22 @@ def test_verdict_text_pooled_over_seeds_keeps_its_parentheses_balanced():
     assert "seeds have no interval" in verdict["claim"]
     for text in (verdict["claim"], *verdict["reasons"], verdict["to_settle"] or ""):
         assert balanced(text), text
+
+
+def test_the_report_shows_the_same_families_under_to_settle_and_what_to_do_next(tmp_path):
+    import json
+
+    from fixtures.run_folder import build_run_folder
+    from memgap.report import render_report
+
+    run_dir = build_run_folder(tmp_path / "run")
+    audit = json.loads((run_dir / "audit.json").read_text())
+    measured = measured_audit(0.0)
+    audit["lifts"]["score"], audit["gap"]["score"], audit["power"]["score"] = (
+        measured["lifts"]["score"], measured["gap"]["score"], measured["power"]["score"])
+    audit["verdict"] = decide(audit, VerdictConfig())
+    (run_dir / "audit.json").write_text(json.dumps(audit))
+    report = render_report(run_dir)["md"].read_text(encoding="utf-8")
+    assert "at least 6 families in a hold-out" in report  # to_settle
+    assert "Add distinct families: at least 6 in each hold-out" in report  # what to do next
+    assert "no open question the power analysis could settle" not in report
