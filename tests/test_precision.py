@@ -130,8 +130,24 @@ def test_quick_run_then_audit_give_identical_figures(inputs, tmp_path, training_
     assert ran["precision"]["training"]["reason"] == "set in the config" or "emulated" in ran["precision"]["training"]["reason"]
     assert ran["precision"]["evaluation"]["value"] == audited["precision"]["evaluation"]["value"] == "fp32"
     assert ran["precision"]["adapter_weights"]["value"] == expected_dtype
-    assert audited["precision"]["training"] is None
+    assert audited["precision"]["training"] is None  # no --training-dir: how training ran is not known
     assert audited["precision"]["adapter_weights"]["value"] == expected_dtype
     assert saved_adapter_dtype(run / "training" / "adapter" / "adapter_model.safetensors").value == expected_dtype
     report = (run / "report.md").read_text()
     assert f"| training | {training_precision} (" in report and "| evaluation | fp32 (auto: the weights' own dtype" in report
+
+
+def test_an_audit_with_memgaps_training_folder_records_how_training_ran(inputs, tmp_path):
+    model_dir, data = inputs
+    settings = tmp_path / "small.yaml"
+    settings.write_text("model: {max_length: 64}\nevaluation: {max_new_tokens: 4, scorer: token-f1}\n"
+                        "training: {precision: bf16}\n")
+    run = tmp_path / "run"
+    assert main(["run", "--quick", "--data", str(data), "--model", str(model_dir), "--config", str(settings),
+                 "--out", str(run), "--no-progress"]) == 0
+    assert main(["audit", "--quick", "--model", str(model_dir), "--adapter", str(run / "training" / "adapter"),
+                 "--split", str(run / "split"), "--training-dir", str(run / "training"), "--config", str(settings),
+                 "--out", str(tmp_path / "audit"), "--no-progress"]) == 0
+    audited = json.loads((tmp_path / "audit" / "audit.json").read_text())
+    assert audited["precision"]["training"]["value"] == "bf16"
+    assert audited["precision"]["training"]["reason"].startswith("read from train_result.json: ")

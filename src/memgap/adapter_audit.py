@@ -18,7 +18,8 @@ from typing import Any
 
 from memgap.adapter_base import check_base_architecture
 from memgap.adapter_tokenizer import rows_tokenizer
-from memgap.adapters import check_fits_base, load_adapter, merge_blocker, read_adapter_folder
+from memgap.adapter_fit import merge_blocker
+from memgap.adapters import check_fits_base, load_adapter, read_adapter_folder
 from memgap.adapter_document import adapter_loading, assemble_adapter_audit
 from memgap.config import AuditConfig
 from memgap.data.io import read_records
@@ -80,7 +81,7 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
 
     log.info("loading model %s and the adapter %s", config.model.name or "(embedded SmolLM2-135M-Instruct)", folder.path)
     loaded = load_model(config, progress=progress)
-    run = dataclasses.replace(run, precision=adapter_precision_plan(config, loaded.model, folder.weights))
+    run = dataclasses.replace(run, precision=adapter_precision_plan(config, loaded.model, folder.weights, trainer_output))
     n_base_parameters = loaded.n_parameters
     base_warning = check_base_architecture(folder.path, folder.config, loaded.model.config, type(loaded.model).__name__,
                                            training_dir=training_dir)

@@ -108,14 +108,19 @@ def plan_precision_for(config: AuditConfig, model, *, trains: bool) -> Precision
     return plan
 
 
-def adapter_precision_plan(config: AuditConfig, model, weights_file: Path) -> PrecisionPlan:
-    """`plan_precision_for` an adapter audited as given: evaluation resolved, training unknown, and the
-    adapter's saved dtype as its safetensors file records it."""
+def adapter_precision_plan(config: AuditConfig, model, weights_file: Path, trainer_output=None) -> PrecisionPlan:
+    """`plan_precision_for` an adapter audited as given: evaluation resolved, the adapter's saved dtype
+    as its safetensors file records it, and training's precision where the training folder records it
+    (memgap's own train_result.json; a Trainer's trainer_state.json does not), else None."""
     import dataclasses
 
-    from memgap.training.precision import saved_adapter_dtype
+    from memgap.training.precision import Resolved, saved_adapter_dtype
 
-    return dataclasses.replace(plan_precision_for(config, model, trains=False),
+    result = getattr(trainer_output, "result", None) or {}
+    training = (Resolved(result["precision"], "as recorded",
+                         f"read from train_result.json: {result.get('precision_reason', 'no reason recorded')}")
+                if isinstance(result.get("precision"), str) else None)
+    return dataclasses.replace(plan_precision_for(config, model, trains=False), training=training,
                                adapter_weights=saved_adapter_dtype(weights_file))
 
 
