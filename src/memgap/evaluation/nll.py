@@ -76,14 +76,17 @@ def completion_token_stats(
             mean = (probs * log_probs).sum(-1)
             variance = (probs * log_probs.square()).sum(-1) - mean.square()
             std = variance.clamp_min(0).sqrt()
+            top = log_probs.max(-1).values  # the top prediction's log p, for EZ-MIA's error positions
         else:
-            mean = std = torch.full_like(token_logprobs, float("nan"))
+            mean = std = top = torch.full_like(token_logprobs, float("nan"))
         counts = mask.sum(1).tolist()
         pieces = zip(
-            torch.split(token_logprobs.cpu(), counts), torch.split(mean.cpu(), counts), torch.split(std.cpu(), counts)
+            torch.split(token_logprobs.cpu(), counts), torch.split(mean.cpu(), counts), torch.split(std.cpu(), counts),
+            torch.split(top.cpu(), counts),
         )
-        for index, (lp, mu, sigma) in zip(batch, pieces):
+        for index, (lp, mu, sigma, best) in zip(batch, pieces):
             results[index] = TokenStats(
-                lp.numpy().astype(np.float64), mu.numpy().astype(np.float64), sigma.numpy().astype(np.float64)
+                lp.numpy().astype(np.float64), mu.numpy().astype(np.float64), sigma.numpy().astype(np.float64),
+                best.numpy().astype(np.float64) if spread else None,
             )
     return [stats for stats in results if stats is not None]

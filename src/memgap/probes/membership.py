@@ -18,8 +18,13 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from memgap.data.records import Record
 from memgap.evaluation.token_stats import TokenStats
+from memgap.probes.low_fpr import FPR_LEVELS, tpr_at_zero_fpr, tpr_with_ci
+from memgap.probes.reference import ez_score
 
 SCORE_NAMES = ("loss", "min_k", "min_k_pp")
+REFERENCE_SCORE = "ez"  # EZ-MIA's Error Zone score: calibrated by the base model by construction (memgap.probes.reference)
+LOW_FPR_RESAMPLES = 1000
+MAX_CURVE_POINTS = 400
 DEFAULT_K_PERCENT = 20.0  # the k both papers recommend
 ROC_POINTS = 101
 
@@ -51,8 +56,11 @@ def item_scores(token_stats: TokenStats, k_percent: float = DEFAULT_K_PERCENT) -
 
 
 def membership_score(scores: Mapping[str, float], name: str) -> float:
-    """A score oriented so that higher means member: the loss enters with its sign flipped."""
-    return -scores["loss"] if name == "loss" else scores[name]
+    """A score oriented so that higher means member: the loss enters with its sign flipped (NaN when absent)."""
+    if name == "loss":
+        return -scores["loss"]
+    value = scores.get(name)
+    return float("nan") if value is None else value
 
 
 def weighted_auc(member_scores: np.ndarray, nonmember_scores: np.ndarray,
@@ -147,8 +155,12 @@ def membership_rows(train_records: Sequence[Record], holdouts: Mapping[str, Sequ
                 stats = per_item.get(record.id)
                 if stats is None or stats.n_tokens == 0:
                     continue
-                rows.append({"id": record.id, "family": record.family, "holdout": holdout, "member": holdout == "train",
-                             "model": model, "n_tokens": stats.n_tokens, **item_scores(stats, k_percent)})
+                row = {"id": record.id, "family": record.family, "holdout": holdout, "member": holdout == "train",
+                       "model": model, "n_tokens": stats.n_tokens, **item_scores(stats, k_percent)}
+                reference = token_stats.get("base", {}).get(record.id) if model != "base" else None
+                if reference is not None:  # the base model is the reference of EZ-MIA's score
+                    row[REFERENCE_SCORE] = ez_score(stats, reference)
+                rows.append(row)
     return rows
 
 
@@ -206,11 +218,61 @@ def summarize_membership(rows: Sequence[Mapping], *, calibrate_with: str | None 
             entry["calibrated_auc"] = _auc(scores("train", name, True)[0], scores("unseen", name, True)[0])
         summary["by_score"][name] = entry
     summary["raw_auc"] = summary["by_score"][headline]["raw_auc"]
+    ez_members, ez_nonmembers = scores("train", REFERENCE_SCORE, False)[0], scores("unseen", REFERENCE_SCORE, False)[0]
+    if ez_members and ez_nonmembers:
+        summary["by_score"][REFERENCE_SCORE] = {"raw_auc": None, "calibrated_auc": _auc(ez_members, ez_nonmembers)}
     siblings, _ = scores("seen", headline, calibrated)
     if siblings:
         # Siblings of members scored like members: the adapter treats the family, not the row, as seen.
         summary["siblings_of_members"] = {"n": len(siblings), "auc_vs_nonmembers": _auc(siblings, nonmembers)}
+    series = {name: (scores("train", name, False), scores("unseen", name, False)) for name in SCORE_NAMES}
+    if calibrated:
+        series.update({f"{name}_calibrated": (scores("train", name, True), scores("unseen", name, True))
+                       for name in SCORE_NAMES})
+        series[REFERENCE_SCORE] = (scores("train", REFERENCE_SCORE, False), scores("unseen", REFERENCE_SCORE, False))
+    summary["low_fpr"] = low_fpr_summary(series, n_resamples=min(n_resamples, LOW_FPR_RESAMPLES), seed=seed)
     return summary
+
+
+def low_fpr_summary(series: Mapping[str, tuple[tuple[list, list], tuple[list, list]]], *, n_resamples: int,
+                    seed: int) -> dict:
+    """TPR at 1 % and 0.1 % FPR (family-bootstrap intervals), TPR at zero FPR, AUC and the ROC of each score.
+
+    series: score label -> ((member scores, member families), (non-member scores, non-member families)).
+    `best_at_1pct` names the score with the highest TPR at 1 % FPR (None where 1 % is undefined).
+    With n non-members the FPR resolution is 1/n: a level below it is None with a note (memgap.probes.low_fpr).
+    """
+    by_score, curves = {}, {}
+    n_nonmembers = 0
+    for label, ((members, member_families), (nonmembers, nonmember_families)) in series.items():
+        if not members or not nonmembers:
+            continue
+        n_nonmembers = max(n_nonmembers, len(nonmembers))
+        entry = {f"tpr_at_{key}_fpr": tpr_with_ci(members, nonmembers, member_families, nonmember_families, fpr=level,
+                                                  n_resamples=n_resamples, seed=seed)
+                 for key, level in FPR_LEVELS.items()}
+        entry["tpr_at_zero_fpr"] = tpr_at_zero_fpr(members, nonmembers)
+        entry["auc"] = _auc(members, nonmembers)
+        by_score[label] = entry
+        curves[label] = _roc_vertices(members, nonmembers)
+    defined = {label: entry["tpr_at_1pct_fpr"]["value"] for label, entry in by_score.items()
+               if entry["tpr_at_1pct_fpr"]["value"] is not None}
+    return {
+        "levels": dict(FPR_LEVELS), "n_nonmembers": n_nonmembers,
+        "fpr_resolution": 1.0 / n_nonmembers if n_nonmembers else None,
+        "by_score": by_score, "roc": curves,
+        "best_at_1pct": max(defined, key=lambda label: (defined[label], by_score[label]["auc"] or 0.0)) if defined else None,
+    }
+
+
+def _roc_vertices(members: Sequence[float], nonmembers: Sequence[float]) -> dict[str, list[float]]:
+    """The ROC's corners (a step curve; exact on a log FPR axis), at most MAX_CURVE_POINTS of them."""
+    labels = np.r_[np.ones(len(members)), np.zeros(len(nonmembers))]
+    fpr, tpr, _ = roc_curve(labels, np.r_[members, nonmembers])
+    if fpr.size > MAX_CURVE_POINTS:
+        keep = np.unique(np.linspace(0, fpr.size - 1, MAX_CURVE_POINTS).round().astype(int))
+        fpr, tpr = fpr[keep], tpr[keep]
+    return {"fpr": [float(x) for x in fpr], "tpr": [float(x) for x in tpr]}
 
 
 def _auc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:

@@ -21,6 +21,7 @@ from memgap.probes.copying import CopyFinding, TrainingCorpus, find_copying
 from memgap.probes.facts import Fact, TrainingFacts, carried_over_facts
 from memgap.probes.family_gap import family_size_memorization
 from memgap.probes.membership import membership_rows, summarize_membership
+from memgap.probes.set_level import set_level_membership
 from memgap.stats.paired import paired_delta
 
 MODELS = ("base", "adapter")
@@ -201,6 +202,8 @@ def run_probes(
 
     rows = membership_rows(train_records, holdouts, token_stats)
     result["membership"] = summarize_membership(rows, n_resamples=n_resamples, seed=seed)
+    result["set_level_membership"] = set_level_membership(rows, alpha=alpha, n_permutations=min(n_resamples, 2000),
+                                                          seed=seed)
     result["family_size_memorization"] = family_size_memorization(
         train_records, holdouts.get("seen") or (), token_stats.get("adapter", {}), n_resamples=n_resamples, seed=seed)
     for section in ("membership", "family_size_memorization"):

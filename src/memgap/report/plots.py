@@ -376,3 +376,33 @@ def _over_steps(fig, ax, *, ylabel: str, title: str) -> bytes:
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8)
     return _png(fig)
+
+
+@_styled
+def membership_low_fpr_figure(curves: dict[str, tuple[Sequence[float], Sequence[float]]],
+                              resolution: float | None = None) -> bytes | None:
+    """Membership ROC of each score on a log FPR axis, where low-FPR detection shows (1 % and 0.1 % marked).
+
+    A curve's FPR = 0 corner is drawn at half the FPR resolution (1/n non-members), the axis' left edge.
+    """
+    curves = {name: c for name, c in curves.items() if len(c[0]) >= 2 and len(c[0]) == len(c[1])}
+    if not curves:
+        return None
+    floor = (resolution or 1e-3) / 2
+    fig = _new_figure(4.2, 3.2)
+    ax = fig.subplots()
+    for name, (fpr, tpr) in curves.items():
+        ax.step([max(float(x), floor) for x in fpr], tpr, where="post", linewidth=1.4, label=name)
+    for level in (0.01, 0.001):
+        if level >= floor:
+            ax.axvline(level, color="#999999", linestyle=":", linewidth=0.8)
+    grid = [10 ** (k / 20) for k in range(int(math.floor(20 * math.log10(floor))), 1)]
+    ax.plot(grid, grid, linestyle="--", color="#999999", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlim(floor, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("false positive rate (log scale)")
+    ax.set_ylabel("true positive rate")
+    ax.set_title("membership at low false-positive rates")
+    ax.legend(frameon=False, fontsize=7, loc="upper left")
+    return _png(fig)
