@@ -17,7 +17,8 @@ import pytest
 import torch
 
 from memgap.adapter_tokenizer import rows_tokenizer
-from memgap.adapters import check_fits_base, ignored_config_keys, load_adapter, merge_blocker, read_adapter_folder
+from memgap.adapter_fit import merge_blocker
+from memgap.adapters import check_fits_base, ignored_config_keys, load_adapter, read_adapter_folder
 from memgap.cli import main
 from memgap.errors import MemgapError
 from tiny_models import CHATML_TEMPLATE, save_tiny_model, tiny_model, tiny_records, tiny_tokenizer
@@ -231,6 +232,17 @@ def test_a_base_with_more_layers_than_the_adapters_is_refused(tmp_path):
     deeper = tiny_model("llama", num_hidden_layers=3)
     with pytest.raises(MemgapError, match="adapts 'model.layers.2.self_attn.q_proj' .* no weights for it: a base with more layers"):
         check_fits_base(read_adapter_folder(tmp_path / "adapter"), deeper)
+
+
+def test_tensors_of_a_feature_the_config_does_not_switch_on_are_refused(tmp_path):
+    """DoRA's magnitude vectors saved, but adapter_config.json (as an older PEFT would read it) without
+    use_dora: PEFT would drop them silently and compute plain LoRA."""
+    _saved_adapter(tmp_path / "adapter", dict(r=2, lora_alpha=4, target_modules=["q_proj"], use_dora=True))
+    config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    config["use_dora"] = False
+    (tmp_path / "adapter" / "adapter_config.json").write_text(json.dumps(config))
+    with pytest.raises(MemgapError, match="lora_magnitude_vector.*which PEFT does not load onto this base"):
+        check_fits_base(read_adapter_folder(tmp_path / "adapter"), tiny_model("llama"))
 
 
 def test_a_merged_model_or_a_named_adapters_parent_is_one_line_saying_what_to_pass(tmp_path, capsys):

@@ -15,7 +15,6 @@ from the safetensors header) are then compared with the twin's.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import logging
@@ -24,13 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from memgap.adapter_fit import (
+    embedding_module_names, embedding_rows, inject_adapter, is_whole_layer, meta_base, peft_mismatches,
+    trainable_token_rows, vocabulary_axis,
+)
 from memgap.errors import MemgapError, first_line
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
-_PEFT_PREFIX = "base_model.model."
 _FULL_MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                        "pytorch_model.bin.index.json")
 
@@ -193,26 +195,31 @@ def check_fits_base(adapter: AdapterFolder, base_model, *, tokenizer_size: int |
     the embedding rows differ. `tokenizer_size`: the number of tokens of the tokenizer saved beside
     the adapter, if any. Where the adapter saved its embedding layers with R rows and that tokenizer
     fits in R, the fit says to resize the base's embeddings to R first, as PEFT documents for a
-    resized vocabulary; where a tokenizer beside the adapter has more tokens than the embeddings
-    will have, MemgapError names both sizes.
+    resized vocabulary. So it does where `trainable_token_indices` holds the rows of every token the
+    tokenizer added (PEFT's recipe for new tokens), with a note where the LM head is not tied to the
+    input embeddings and its new rows were never saved. Where a tokenizer beside the adapter has
+    more tokens than the embeddings will have, MemgapError names both sizes.
     """
     base_name = adapter.config.get("base_model_name_or_path") or "its base"
     where = str(adapter.path)
-    rows = _embedding_rows(base_model)
-    embeddings = _embedding_module_names(base_model)
+    rows = embedding_rows(base_model)
+    embeddings = embedding_module_names(base_model)
     twin = _twin_or_refuse(base_model, adapter, base_name)
-    problems = _mismatches(twin, adapter.shapes)
-    vocabulary = [p for p in problems if p.kind == "shape" and _vocabulary_axis(p, embeddings, rows) is not None]
+    if twin is None:
+        return AdapterFit(base_embedding_rows=rows)
+    problems = peft_mismatches(twin, adapter.shapes)
+    vocabulary = [p for p in problems if p.kind == "shape" and vocabulary_axis(p, embeddings, rows) is not None]
     resize_to = None
     if problems and len(vocabulary) == len(problems):
-        saved_rows = {p.saved[_vocabulary_axis(p, embeddings, rows)] for p in vocabulary}
-        full_layers_saved = any(_is_whole_layer(p.name, twin) for p in vocabulary)
+        saved_rows = {p.saved[vocabulary_axis(p, embeddings, rows)] for p in vocabulary}
+        full_layers_saved = any(is_whole_layer(p.name, twin) for p in vocabulary)
         if len(saved_rows) == 1 and full_layers_saved and tokenizer_size is not None and tokenizer_size <= min(saved_rows):
             resize_to = saved_rows.pop()
-            problems = _mismatches(_twin_or_refuse(base_model, adapter, base_name, embedding_rows=resize_to), adapter.shapes)
+            resized = _twin_or_refuse(base_model, adapter, base_name, rows=resize_to)
+            problems = peft_mismatches(resized, adapter.shapes) if resized is not None else []
     if problems:
         problem = problems[0]
-        axis = _vocabulary_axis(problem, embeddings, rows) if problem.kind == "shape" else None
+        axis = vocabulary_axis(problem, embeddings, rows) if problem.kind == "shape" else None
         if axis is not None:
             beside = (f"; the tokenizer beside the adapter has {tokenizer_size} tokens" if tokenizer_size is not None
                       else "; no tokenizer lies beside the adapter to resize the base to")
@@ -224,7 +231,7 @@ def check_fits_base(adapter: AdapterFolder, base_model, *, tokenizer_size: int |
     notes: list[str] = []
     if tokenizer_size is not None and final_rows is not None and tokenizer_size > final_rows:
         added = set(range(final_rows, tokenizer_size))
-        if resize_to is not None or not added <= _trainable_token_rows(adapter.config, embeddings):
+        if not added <= trainable_token_rows(adapter.config, embeddings):
             raise MemgapError(f"the tokenizer beside the adapter has {tokenizer_size} tokens but this base's embeddings "
                               f"have {final_rows} rows, and the adapter saved no embedding layers for the added tokens: "
                               "another vocabulary size; re-save the adapter with save_pretrained(..., "
@@ -275,166 +282,17 @@ def load_adapter(base_model, adapter: AdapterFolder, *, tokenizer_size: int | No
     return model
 
 
-def merge_blocker(model) -> str | None:
-    """Why PEFT cannot merge `model`'s active LoRA adapter into the base weights, or None where it can.
-
-    Asked of PEFT on a meta-device twin (PEFT's `merge_adapter`, which raises for `lora_bias=True` on a
-    base layer without a bias, aLoRA, replicated layers, GPTQ), so the real weights are never touched:
-    a merge that fails half-way in PEFT leaves some weights changed. A quantized (4-bit) base is
-    reported too: merging into packed weights would re-quantize them and change the outputs.
-    """
-    if not hasattr(model, "merge_adapter") or not hasattr(model, "peft_config"):
-        return "not a PEFT model"
-    if getattr(model, "is_quantized", False):
-        return "the base is quantized: merging would re-quantize its weights and change the outputs"
+def _twin_or_refuse(base_model, adapter: AdapterFolder, base_name: str, *, rows: int | None = None):
+    """The meta twin with the adapter, or None where this base cannot be built on the meta device (then
+    PEFT's own load is the only check); MemgapError where PEFT cannot apply the adapter's config to it."""
     try:
-        model.base_model._check_merge_allowed()
-        twin = _meta_twin(model.get_base_model(), model.peft_config[model.active_adapter])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            twin.merge_adapter()
-    except (RuntimeError, ValueError, NotImplementedError, TypeError, AttributeError) as error:
-        return first_line(error)
-    return None
-
-
-@dataclass(frozen=True)
-class _Mismatch:
-    kind: str  # unknown-module | unknown-tensor | missing | shape
-    name: str  # the tensor's name without PEFT's prefix and adapter name
-    saved: tuple[int, ...] = ()
-    expected: tuple[int, ...] = ()
-
-    def message(self, base_name: str) -> str:
-        trained = f"(the adapter was trained on {base_name})"
-        if self.kind == "unknown-module":
-            return f"the adapter saves '{self.name}', which this base model does not have: another architecture {trained}"
-        if self.kind == "unknown-tensor":
-            return (f"the adapter saves '{self.name}', which PEFT does not load onto this base: another architecture, or "
-                    f"a PEFT feature this version lacks {trained}")
-        if self.kind == "missing":
-            return (f"the adapter's config adapts '{self.name}' in this base, but the adapter has no weights for it: a "
-                    f"base with more layers or modules than the one it was trained on {trained}")
-        return f"'{self.name}' is {list(self.saved)} in the adapter but {list(self.expected)} in this base: other shapes {trained}"
-
-
-def _meta_twin(base_model, lora_config, *, embedding_rows: int | None = None):
-    """`base_model`'s class built from its config on the meta device (no memory), with the adapter
-    injected by PEFT's `get_peft_model` as `PeftModel.from_pretrained` injects it."""
-    import torch
-    from peft import get_peft_model
-
-    config = copy.deepcopy(base_model.config)
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config  # the twin's layers have the float shapes PEFT's LoRA matrices follow
-    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
-    rows = embedding_rows or _embedding_rows(base_model)
-    if rows is not None and hasattr(text_config, "vocab_size"):
-        text_config.vocab_size = rows
-    lora_config = copy.deepcopy(lora_config)
-    lora_config.inference_mode = True
-    if lora_config.init_lora_weights is not False:
-        # data-driven initialisations (PiSSA, OLoRA, LoftQ, EVA, CorDA) need real weights; none changes
-        # which tensors an adapter has or their shapes
-        lora_config.init_lora_weights = True
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with torch.device("meta"):
-            meta = type(base_model)._from_config(config)
-        return get_peft_model(meta, lora_config, low_cpu_mem_usage=True)
-
-
-def _twin_or_refuse(base_model, adapter: AdapterFolder, base_name: str, *, embedding_rows: int | None = None):
+        meta = meta_base(base_model, rows=rows)
+    except Exception as error:  # a model class that cannot be built from its config without weights
+        log.info("the adapter's fit could not be checked on a meta-device copy of the base (%s); PEFT's load checks it",
+                 first_line(error))
+        return None
     try:
-        return _meta_twin(base_model, _lora_config(adapter.path), embedding_rows=embedding_rows)
+        return inject_adapter(meta, _lora_config(adapter.path))
     except (ValueError, KeyError, TypeError) as error:
         raise MemgapError(f"PEFT cannot apply this adapter's config to this base ({first_line(error)}): another "
                           f"architecture (the adapter was trained on {base_name})", where=str(adapter.path)) from None
-
-
-def _mismatches(twin, shapes: dict[str, tuple[int, ...]]) -> list[_Mismatch]:
-    """Every saved tensor PEFT would not load, load with another shape, or not find, in file order."""
-    import torch
-    from peft.tuners.tuners_utils import BaseTunerLayer
-    from peft.utils import set_peft_model_state_dict
-    from peft.utils.other import AuxiliaryTrainingWrapper
-
-    placeholders = {name: torch.empty(shape, device="meta") for name, shape in shapes.items()}
-    saved_as = {id(tensor): name for name, tensor in placeholders.items()}
-    mapped: dict[str, Any] = {}
-
-    def capture(state_dict, strict=True, assign=False):  # PEFT's final mapping, without loading anything
-        mapped.update(state_dict)
-        return torch.nn.modules.module._IncompatibleKeys([], [])
-
-    twin.load_state_dict = capture
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        set_peft_model_state_dict(twin, placeholders, adapter_name="default")
-    del twin.load_state_dict
-    expected = {name: tuple(tensor.shape) for name, tensor in twin.state_dict().items()}
-    modules = dict(twin.named_modules())
-    problems = []
-    for key, tensor in mapped.items():
-        name = _plain_name(saved_as.get(id(tensor), key))
-        if key not in expected:
-            owners = [modules[prefix] for prefix in _prefixes(key) if prefix in modules]
-            if any(isinstance(owner, AuxiliaryTrainingWrapper) for owner in owners):
-                continue  # a second copy PEFT writes of a wrapped module (modules_to_save) and loads from the other
-            in_peft_layer = any(isinstance(owner, BaseTunerLayer) for owner in owners)
-            problems.append(_Mismatch("unknown-tensor" if in_peft_layer else "unknown-module", name))
-        elif tuple(tensor.shape) != expected[key]:
-            problems.append(_Mismatch("shape", name, tuple(tensor.shape), expected[key]))
-    prefix = getattr(twin.base_model, "prefix", "lora_")
-    loaded = set(mapped)
-    missing = [key for key in expected if prefix in key and ".default" in key and key not in loaded]
-    problems += [_Mismatch("missing", _plain_name(key).split(f".{prefix}")[0]) for key in missing[:1]]
-    return problems
-
-
-def _prefixes(key: str) -> list[str]:
-    parts = key.split(".")
-    return [".".join(parts[:index]) for index in range(len(parts) - 1, 0, -1)]
-
-
-def _plain_name(key: str) -> str:
-    """A tensor name as the user's base names it: PEFT's prefix and the adapter name removed."""
-    return key.removeprefix(_PEFT_PREFIX).replace(".default.", ".").removesuffix(".default")
-
-
-def _trainable_token_rows(config: dict[str, Any], embeddings: set[str]) -> set[int]:
-    """The input-embedding rows `trainable_token_indices` trains (a list for the input embedding, or a dict by module)."""
-    indices = config.get("trainable_token_indices")
-    if isinstance(indices, dict):
-        chosen = [value for key, value in indices.items() if any(name.endswith(key) for name in embeddings)]
-        indices = [index for value in chosen for index in value]
-    return {int(index) for index in indices or [] if isinstance(index, int)}
-
-
-def _is_whole_layer(name: str, twin) -> bool:
-    """A saved embedding or LM-head matrix (rather than LoRA matrices on it)."""
-    prefix = getattr(twin.base_model, "prefix", "lora_")
-    return prefix not in name and "trainable_tokens" not in name
-
-
-def _vocabulary_axis(problem: _Mismatch, embeddings: set[str], rows: int | None) -> int | None:
-    """The axis where a saved tensor of an embedding or LM head differs from this base by its vocabulary rows."""
-    if rows is None or len(problem.saved) != len(problem.expected) or not any(
-            problem.name == name or problem.name.startswith(f"{name}.") for name in embeddings):
-        return None
-    differing = [axis for axis, (a, b) in enumerate(zip(problem.saved, problem.expected)) if a != b]
-    return differing[0] if len(differing) == 1 and problem.expected[differing[0]] == rows else None
-
-
-def _embedding_rows(model) -> int | None:
-    """The rows of the base's input embedding matrix (its vocabulary as the weights hold it)."""
-    embeddings = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    weight = getattr(embeddings, "weight", None)
-    if weight is not None and weight.dtype.is_floating_point:
-        return int(weight.shape[0])
-    return getattr(getattr(model, "config", None), "vocab_size", None)
-
-
-def _embedding_module_names(model) -> set[str]:
-    layers = [model.get_input_embeddings(), model.get_output_embeddings()] if hasattr(model, "get_input_embeddings") else []
-    return {name for name, module in model.named_modules() if any(module is layer for layer in layers if layer is not None)}

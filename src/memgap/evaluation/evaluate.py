@@ -67,10 +67,10 @@ def merged_lora(model) -> Iterator[None]:
     Merging is an optimisation: the outputs are the adapter's either way (up to float rounding,
     tested in tests/test_adapter_ecosystem.py), merged without the extra small matrix products of
     unmerged LoRA layers, which cost a CPU about a tenth of each forward pass. Where PEFT cannot merge
-    (`memgap.adapters.merge_blocker`: `lora_bias=True` on bias-less layers, aLoRA, a quantized base),
+    (`memgap.adapter_fit.merge_blocker`: `lora_bias=True` on bias-less layers, aLoRA, a quantized base),
     the block runs unmerged; the decision is made on a meta-device twin, so no weight is touched.
     """
-    from memgap.adapters import merge_blocker
+    from memgap.adapter_fit import merge_blocker
 
     if merge_blocker(model) is not None:
         yield
