@@ -312,16 +312,21 @@ def test_merged_and_unmerged_evaluation_give_the_same_figures(tmp_path, family, 
     assert [row.score for row in merged] == [row.score for row in unmerged]
 
 
-def test_a_lora_bias_adapter_on_bias_less_layers_is_never_merged_and_its_weights_stay_untouched():
+@pytest.mark.parametrize(("setting", "reason"), [
+    ({"lora_bias": True}, "lora_bias"),  # Llama's projections have no bias to merge it into
+    ({"alora_invocation_tokens": [5, 6]}, "aLoRA"),
+    ({"layer_replication": [[0, 2], [1, 2]]}, "replicated"),  # merged, both replicas' updates land on shared weights
+])
+def test_an_adapter_peft_cannot_merge_is_evaluated_unmerged_with_its_weights_untouched(setting, reason):
     import peft
 
     from memgap.evaluation.evaluate import merged_lora
 
     torch.manual_seed(1)
-    model = peft.get_peft_model(tiny_model("llama"), peft.LoraConfig(r=2, target_modules=["q_proj"], lora_bias=True,
-                                                                      init_lora_weights=False, task_type="CAUSAL_LM"))
+    model = peft.get_peft_model(tiny_model("llama"), peft.LoraConfig(r=2, target_modules=["q_proj"], init_lora_weights=False,
+                                                                      task_type="CAUSAL_LM", **setting))
     before = {name: parameter.clone() for name, parameter in model.named_parameters()}
-    assert "lora_bias" in merge_blocker(model)
+    assert reason in merge_blocker(model)
     with merged_lora(model):
         assert not any(getattr(module, "merged", False) for module in model.modules())
     assert all(torch.equal(parameter, before[name]) for name, parameter in model.named_parameters())

@@ -31,8 +31,12 @@ def merge_blocker(model) -> str | None:
         return "not a PEFT model"
     if getattr(model, "is_quantized", False):
         return "the base is quantized: merging would re-quantize its weights and change the outputs"
+    config = model.peft_config[model.active_adapter]
+    if getattr(config, "layer_replication", None):
+        # PEFT's own _check_merge_allowed means to refuse this, but reads the setting off the dict of adapters
+        return "Cannot merge LORA layers when base model layers are replicated (layer_replication)"
     try:
-        twin = meta_twin(model.get_base_model(), model.peft_config[model.active_adapter])
+        twin = meta_twin(model.get_base_model(), config)
     except Exception as error:  # unmerged evaluation is always right, merged only faster
         return f"PEFT's merge could not be tried on a meta-device copy of the base ({first_line(error)})"
     try:
