@@ -234,6 +234,42 @@ def find_onset(seen: _Matrix, unseen: _Matrix, steps: Sequence[int], *, alpha: f
     return None
 
 
+def onset_of(rows: Sequence[CurveRow], *, alpha: float = 0.05, min_generalization_ratio: float = 0.5,
+             min_points_after: int = 2) -> dict[str, Any] | None:
+    """`find_onset` of the rows alone, without the per-point statistics `training_curves` adds.
+
+    What a live stopping rule asks at every point (memgap.training.stopping): a few Welch tests,
+    no resampling. None with fewer than two steps holding both hold-outs.
+    """
+    matrices = _holdout_matrices(rows)
+    if matrices is None:
+        return None
+    seen, unseen, steps = matrices
+    return find_onset(seen, unseen, steps, alpha=alpha, min_generalization_ratio=min_generalization_ratio,
+                      min_points_after=min_points_after)
+
+
+def mean_nll_by_step(rows: Sequence[CurveRow], holdout: str) -> dict[int, float]:
+    """The mean NLL of one hold-out at each step, over the items scored at every step."""
+    table = _table(rows, holdout)
+    steps = sorted(table)
+    if not steps:
+        return {}
+    ids = _common_ids(table, steps)
+    return {step: float(np.mean([table[step][item][1] for item in ids])) for step in steps} if ids else {}
+
+
+def _holdout_matrices(rows: Sequence[CurveRow]) -> tuple[_Matrix, _Matrix, list[int]] | None:
+    seen_table, unseen_table = _table(rows, SEEN), _table(rows, UNSEEN)
+    steps = sorted(set(seen_table) & set(unseen_table))
+    if len(steps) < 2:
+        return None
+    seen_ids, unseen_ids = _common_ids(seen_table, steps), _common_ids(unseen_table, steps)
+    if not seen_ids or not unseen_ids:
+        return None
+    return _Matrix(seen_table, steps, seen_ids), _Matrix(unseen_table, steps, unseen_ids), steps
+
+
 def curves_sentence(curves: dict[str, Any]) -> str:
     """'The gap opened at step S of T; the unseen-family loss was lowest at step B.' (or: did not open)."""
     total = curves["total_steps"]
