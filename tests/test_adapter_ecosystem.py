@@ -265,8 +265,10 @@ def test_a_merged_model_or_a_named_adapters_parent_is_one_line_saying_what_to_pa
                                   "--out", str(tmp_path / "b")])
     assert "my_task" in message and f"--adapter {named / 'my_task'}" in message
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
-    # The subfolder itself is an adapter folder.
+    # The subfolder itself is an adapter folder; one of its files is not.
     assert read_adapter_folder(named / "my_task").config["r"] == 2
+    with pytest.raises(MemgapError, match=f"not one file: pass --adapter {named / 'my_task'}"):
+        read_adapter_folder(named / "my_task" / "adapter_model.safetensors")
 
 
 # --- evaluation without a merge ---------------------------------------------------------------------------------

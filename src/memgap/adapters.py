@@ -80,6 +80,9 @@ def read_adapter_folder(path: str | Path) -> AdapterFolder:
     from safetensors import safe_open
 
     path = Path(path).expanduser()
+    if path.is_file():
+        raise MemgapError(f"an adapter is a folder, not one file: pass --adapter {path.parent}, the folder that holds "
+                          f"{CONFIG_FILE} and {WEIGHTS_FILE}", where=str(path))
     if not path.is_dir():
         raise MemgapError("no such adapter folder", where=str(path))
     config_file, weights = path / CONFIG_FILE, path / WEIGHTS_FILE
