@@ -85,6 +85,16 @@ def test_allow_noop_audits_it_with_a_warning_in_audit_json(noop_inputs, tmp_path
     assert code in (0, None)
     audit = json.loads((out / "audit.json").read_text())
     assert any("changes nothing" in warning for warning in audit["warnings"])
+    # The probes of #26 ran on the audited adapter: an unchanged model intrudes no more than its base.
+    intrusion = audit["probes"]["template_intrusion"]
+    assert intrusion["n_prompts"] == 2 and intrusion["adapter_minus_base"]["delta"] == 0.0
+    assert intrusion["generic_nll"]["adapter_minus_base"] == 0.0 and intrusion["seconds"] > 0
+    assert audit["probes"]["set_level_membership"]["detectable_families"] == []
+    low = audit["probes"]["membership"]["low_fpr"]["by_score"]["ez"]
+    assert low["tpr_at_0_1pct_fpr"]["value"] is None and "FPR resolution" in low["tpr_at_0_1pct_fpr"]["note"]
+    report = (out / "report.md").read_text()
+    assert "Set-level membership" in report and "Template intrusion" in report and "TPR at 0.1 % FPR" in report
+    assert (out / "report_files" / "membership_low_fpr.png").exists()
     assert "changes nothing" in capsys.readouterr().out
 
 

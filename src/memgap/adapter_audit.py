@@ -31,6 +31,7 @@ from memgap.stages import (
     RunContext, adapter_precision_plan, SplitParts, check_scorer_setting, evaluate_stage, finish_audit, load_model, membership_sample, scorer_name,
     statistics_and_probes,
 )
+from memgap.stages import check_probe_settings, off_task_stage
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
 
     resolve_placement(config.model.device, config.model.dtype, load_in_4bit=config.model.load_in_4bit)  # device errors first
     check_scorer_setting(config)  # a mistyped scorer fails here, before the model loads
+    check_probe_settings(config)  # and a broken --off-task file
     for key in ("max_train_rows", "max_holdout_items"):
         if getattr(config.split, key) is not None:
             raise MemgapError(f"split.{key} does not apply to memgap audit: the training rows and hold-outs given are "
@@ -122,6 +124,7 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
     adapter_rows = evaluate_stage(run, model, label="adapter", tokenizer=tokenizer, holdouts=holdouts, scorer=scorer)
 
     rows, figures, probes = statistics_and_probes(run, base_rows, adapter_rows, parts=parts)
+    probes["template_intrusion"] = off_task_stage(run, model, tokenizer, train=data.train)
     audit = assemble_adapter_audit(config, data=data, loaded=loaded, n_base_parameters=n_base_parameters, model=model,
                                    folder=folder, scorer=scorer, trainer_output=trainer_output, figures=figures,
                                    probes=probes, rows=rows, run_dir=run_dir, stages=run.stages,

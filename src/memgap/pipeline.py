@@ -32,6 +32,7 @@ from memgap.stages import (
     RunContext, SplitParts, check_scorer_setting, evaluate_stage, finish_audit, load_model, membership_sample,
     plan_precision_for, scorer_name, statistics_and_probes,
 )
+from memgap.stages import check_probe_settings, off_task_stage
 from memgap.training.schedule import schedule_warnings
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
         raise MemgapError(f"the config lists {len(config.seeds)} seeds; run_audit runs one: call "
                           "memgap.multiseed.run_multi_seed (what `memgap run --seeds` does)")
     check_scorer_setting(config)  # a mistyped scorer fails here, before any stage is written
+    check_probe_settings(config)  # and a broken --off-task file
     run_dir = Path(config.out)
     if fresh and run_dir.exists():
         shutil.rmtree(run_dir)
@@ -93,6 +95,7 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
                                   holdouts=holdouts, scorer=scorer)
 
     _, figures, probes = statistics_and_probes(run, base_rows, adapter_rows, parts=parts)
+    probes["template_intrusion"] = off_task_stage(run, train_result.model, loaded.tokenizer, train=parts.train)
     audit = assemble_audit(config, data_path=data_path, records=records, family_source=family_source, parts=parts,
                            loaded=loaded, scorer_name=scorer, train_result=train_result, figures=figures,
                            probes=probes, run_dir=run_dir, stages=run.stages)

@@ -203,6 +203,45 @@ def probes_stage(run: RunContext, rows: Sequence[EvaluationRow], *, parts: Split
     return probes
 
 
+def check_probe_settings(config: AuditConfig) -> None:
+    """Read the user's off-task prompt file now (`probes.off_task_file`), so a mistake in it is refused before any stage."""
+    if config.probes.off_task and config.probes.off_task_file:
+        from memgap.probes.off_task import off_task_prompts
+
+        off_task_prompts(config.probes.off_task_file)
+
+
+def off_task_stage(run: RunContext, model, tokenizer, *, train: Sequence[Record]) -> dict[str, Any] | None:
+    """Template intrusion and the generic-text NLL cost (memgap.probes.off_task); saved to template_intrusion.json.
+
+    None when `probes.off_task` is false. `model` is the PeftModel (its base is `disable_adapter()`).
+    """
+    import json
+
+    from memgap.probes.off_task import off_task_prompts, run_template_intrusion
+
+    config = run.config
+    if not config.probes.off_task:
+        return {"skipped": "switched off (probes.off_task: false)"}
+    path = run.run_dir / "template_intrusion.json"
+    if run.stages.done("template-intrusion") and path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    log.info("template intrusion: off-task prompts with both models, generic-text NLL")
+    prompts = off_task_prompts(config.probes.off_task_file, config.probes.off_task_prompts)
+    weights_dtype = str(next(model.parameters()).dtype).replace("torch.", "")
+    precision = run.precision.evaluation if run.precision else plan_precision_for(config, model, trains=False).evaluation
+    with evaluation_autocast(precision, weights_dtype, model.device.type):
+        result = run_template_intrusion(model, tokenizer, [record.completion for record in train], prompts=prompts,
+                                        max_new_tokens=config.probes.off_task_max_new_tokens,
+                                        batch_size=config.evaluation.generation_batch_size,
+                                        max_length=config.model.max_length, n_resamples=min(config.stats.n_resamples, 2000),
+                                        alpha=config.stats.alpha, seed=config.seed)
+    result = json_ready(result, name="template_intrusion", warn=False)
+    write_json_atomic(path, result)
+    run.stages.mark_done("template-intrusion", result["seconds"])
+    return result
+
+
 def finish_audit(run: RunContext, audit: dict[str, Any]) -> dict[str, Any]:
     """Decide the verdict, validate, then write audit.json and the report (each atomically).
 

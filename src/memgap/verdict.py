@@ -322,6 +322,7 @@ class _Facts:
     def _labelled(self, label: str, claim: str, to_settle: str | None, *, qualifier: str | None = None,
                   settle: SettleNeed | None = None) -> dict[str, Any]:
         parts = [{key: part[key] for key in ("metric", "gap", "share_of_seen_lift")} for part in self.family_specific]
+        claim += intrusion_sentence(self.audit)
         return _result(label, claim, self.reasons, to_settle, self.metric, qualifier=qualifier, family_specific=parts,
                        settle=settle)
 
@@ -422,3 +423,15 @@ def _result(label: str, claim: str, reasons: list[str], to_settle: str | None, m
     return {"label": label, "claim": claim, "reasons": list(reasons), "to_settle": to_settle,
             "settle": settle.to_dict() if settle is not None else None, "primary_metric": metric,
             "qualifier": qualifier, "family_specific": list(family_specific or [])}
+
+
+def intrusion_sentence(audit: dict[str, Any]) -> str:
+    """A sentence for the claim when the adapter significantly stamps training spans on off-task answers
+    (audit.json's probes.template_intrusion, memgap.probes.intrusion); empty otherwise."""
+    intrusion = (audit.get("probes") or {}).get("template_intrusion") or {}
+    if not intrusion.get("significant"):
+        return ""
+    rates, difference = intrusion.get("intrusion_rate") or {}, intrusion.get("adapter_minus_base") or {}
+    return (f" Off its task it intrudes: {100 * rates.get('adapter', 0):.0f} % of its answers to {intrusion.get('n_prompts')} "
+            f"off-task prompts carry spans of the training completions, against {100 * rates.get('base', 0):.0f} % of the "
+            f"base's (p = {difference.get('p_value', float('nan')):.3g}).")

@@ -10,6 +10,7 @@ from typing import Any
 
 from memgap.report import plots
 from memgap.report.artifacts import RunArtifacts
+from memgap.report.membership_evidence import intrusion_blocks, low_fpr_blocks, set_level_blocks
 from memgap.report.blocks import figure, holdout_names, named_figures, note, paragraph, raw_table, section, table
 from memgap.report.formatting import (
     copied_pieces, highlight_html, highlight_md, is_number, number, percent, points_interval,
@@ -42,8 +43,11 @@ def probes_section(run: RunArtifacts) -> dict:
     curves, aucs = membership_curves(membership, run.membership)
     blocks.append(figure("membership_roc", plots.membership_roc_figure(curves, aucs), "Membership inference ROC curve")
                   or note(run.notes.get("membership.jsonl", "No membership ROC recorded.")))
+    blocks += low_fpr_blocks(membership)  # TPR at 1 % and 0.1 % FPR, EZ-MIA, log-FPR ROC
+    blocks += set_level_blocks(probes.get("set_level_membership"))
+    blocks += intrusion_blocks(probes.get("template_intrusion"))
     return section("probes", "Probes", blocks, appendix=[
-        raw_table(probes, "Probes", skip=("examples", "roc", "by_score")),
+        raw_table(probes, "Probes", skip=("examples", "roc", "by_score", "low_fpr", "families")),
         raw_table(membership.get("by_score"), "Membership, every score") if isinstance(membership, dict) else None,
     ])
 

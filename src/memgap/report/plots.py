@@ -400,6 +400,9 @@ def membership_low_fpr_figure(curves: dict[str, tuple[Sequence[float], Sequence[
     ax.plot(grid, grid, linestyle="--", color="#999999", linewidth=0.8)
     ax.set_xscale("log")
     ax.set_xlim(floor, 1)
+    ticks = [t for t in (1e-4, 1e-3, 1e-2, 1e-1, 1.0) if t >= floor]
+    ax.set_xticks(ticks, [f"{100 * t:g} %" for t in ticks])  # plain text: mathtext is off in the report's style
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_ylim(0, 1)
     ax.set_xlabel("false positive rate (log scale)")
     ax.set_ylabel("true positive rate")
