@@ -42,6 +42,7 @@ DEFAULT_THRESHOLD = 0.5
 FAMILY_THRESHOLD = 0.53
 ANCHORS_PER_ROW = 6
 ANCHORS_PER_ISOLATED_ROW = 24
+ISOLATED_MIN_SHARED = 4
 MAX_ANCHOR_DOCUMENT_FREQUENCY = 256
 MAX_LINKAGE_COMPONENT = 2000
 BATCHED_GROUP_SIZE = 64
@@ -93,9 +94,10 @@ def sibling_edges(
     A row's rarest shingles can all be augmentation noise its siblings lack (a filler's word pairs,
     a synonym swapped in, a step moved next to another): where families own no rare word (each
     assembled from products, faults and steps that all families draw from), such a row finds no
-    sibling. Rows left without one look again with `ANCHORS_PER_ISOLATED_ROW` anchors; where
-    families do own rare words such rows are few (2 % of `tests/augmenter.py`'s), so the second
-    look costs little.
+    sibling. Rows left without one look again with `ANCHORS_PER_ISOLATED_ROW` (24) anchors, of
+    which a candidate must hold `ISOLATED_MIN_SHARED` (4): two of 24 mostly mid-frequency anchors
+    are shared by chance and doubled the pairs to verify. Where families do own rare words such
+    rows are few (2 % of `tests/augmenter.py`'s), so the second look costs little.
     """
     n_rows = vectors.shape[0]
     left, right = candidate_pairs(vectors, document_frequency)
@@ -104,7 +106,8 @@ def sibling_edges(
     isolated = np.flatnonzero(np.bincount(np.concatenate([left[above], right[above]]), minlength=n_rows) == 0)
     if len(isolated):
         more_left, more_right = candidate_pairs(
-            vectors, document_frequency, rows=isolated, anchors_per_row=ANCHORS_PER_ISOLATED_ROW
+            vectors, document_frequency, rows=isolated,
+            anchors_per_row=ANCHORS_PER_ISOLATED_ROW, min_shared=ISOLATED_MIN_SHARED,
         )
         new = ~np.isin(more_left * n_rows + more_right, left * n_rows + right)
         more_left, more_right = more_left[new], more_right[new]
@@ -122,9 +125,10 @@ def candidate_pairs(
     max_anchor_frequency: int = MAX_ANCHOR_DOCUMENT_FREQUENCY,
     chunk_rows: int = 20_000,
     rows: np.ndarray | None = None,
+    min_shared: int = 2,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Row pairs (i < j) where j holds two of i's anchor shingles or i two of j's (one, for a row
-    with a single anchor). `rows`: take anchors from these rows only (all rows by default)."""
+    """Row pairs (i < j) where j holds `min_shared` of i's anchor shingles or i of j's (all of
+    them, for a row with fewer). `rows`: take anchors from these rows only (all rows by default)."""
     n_rows = vectors.shape[0]
     anchor_rows = np.arange(n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
     anchors = _anchor_matrix(vectors[anchor_rows] if rows is not None else vectors, document_frequency,
@@ -142,7 +146,7 @@ def candidate_pairs(
         rows, cols = anchor_rows[local], block.col.astype(np.int64)
         # One shared rare shingle is often chance at scale; ask for two unless a row has only one.
         # (Asking for three halves the pairs to verify but lost siblings on small data sets.)
-        enough = (block.data >= np.minimum(2, anchors_of_row[local])) & (rows != cols)
+        enough = (block.data >= np.minimum(min_shared, anchors_of_row[local])) & (rows != cols)
         rows, cols = rows[enough], cols[enough]
         codes.append(np.minimum(rows, cols) * n_rows + np.maximum(rows, cols))
     if not codes:
