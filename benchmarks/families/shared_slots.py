@@ -240,12 +240,12 @@ def _original(rng: random.Random, domain: dict, unique_share: float, taken: set)
     return {"prompt": prompt, "ack": rng.choice(domain["acks"]), "steps": steps, "closer": rng.choice(domain["closers"])}
 
 
-def _render(domain: dict, original: dict, prompt: list[str], steps: list[str]) -> tuple[str, str]:
+def _render(original: dict, prompt: list[str], steps: list[str]) -> tuple[str, str]:
     body = "\n".join(f"{number}. {step}" for number, step in enumerate(steps, 1))
     return " ".join(prompt), f"{original['ack']}\n{body}\n{original['closer']}\n"
 
 
-def _variant(rng: random.Random, domain: dict, thesaurus: _Thesaurus, original: dict) -> str:
+def _variant(rng: random.Random, domain: dict, thesaurus: _Thesaurus, original: dict, footer: str) -> str:
     operations = rng.sample(["synonyms", "reorder", "fillers", "typos"], rng.randint(1, 4))
     prompt, steps = list(original["prompt"]), list(original["steps"])
     if "reorder" in operations:
@@ -258,16 +258,16 @@ def _variant(rng: random.Random, domain: dict, thesaurus: _Thesaurus, original: 
     if "fillers" in operations:
         for i in rng.sample(range(len(steps)), rng.randint(1, 2)):
             steps[i] = f"{rng.choice(domain['fillers'])} {steps[i][:1].lower()}{steps[i][1:]}"
-    prompt_text, completion = _render(domain, original, prompt, steps)
+    prompt_text, completion = _render(original, prompt, steps)
     if "synonyms" in operations:
         prompt_text, completion = thesaurus.swap(rng, prompt_text), thesaurus.swap(rng, completion)
     if "typos" in operations:
         prompt_text, completion = _typos(rng, prompt_text, rng.randint(0, 1)), _typos(rng, completion, rng.randint(1, 3))
-    return f"{prompt_text}\n{completion}{domain['footer']}"
+    return f"{prompt_text}\n{completion}{footer}"
 
 
 def generate(kind: str = "garage", n_families: int = 360, seed: int = 0, unique_share: float = 0.0,
-             pool_share: float = 1.0) -> tuple[list[str], list[str]]:
+             pool_share: float = 1.0, footer_share: float = 1.0) -> tuple[list[str], list[str]]:
     """(texts, planted family labels), rows shuffled. `unique_share`: the share of families whose
     original carries one detail of its own (a registration, booking reference, room number).
     `pool_share`: draw every slot from the first share of its pool only (0.5: half the products,
@@ -278,10 +278,11 @@ def generate(kind: str = "garage", n_families: int = 360, seed: int = 0, unique_
     rows, taken = [], set()
     for family, size in enumerate(family_sizes(rng, n_families)):
         original = _original(rng, domain, unique_share, taken)
-        prompt_text, completion = _render(domain, original, original["prompt"], original["steps"])
+        footer = domain["footer"] if footer_share >= 1.0 or rng.random() < footer_share else ""
+        prompt_text, completion = _render(original, original["prompt"], original["steps"])
         label = f"{kind}{family:04d}"
-        rows.append((f"{prompt_text}\n{completion}{domain['footer']}", label))
-        rows += [(_variant(rng, domain, thesaurus, original), label) for _ in range(size - 1)]
+        rows.append((f"{prompt_text}\n{completion}{footer}", label))
+        rows += [(_variant(rng, domain, thesaurus, original, footer), label) for _ in range(size - 1)]
     rng.shuffle(rows)
     return [text for text, _ in rows], [label for _, label in rows]
 
