@@ -76,6 +76,11 @@ class TrainingConfig:
     curve_holdout_items: int = 6  # items per hold-out scored at each curve point, spread over families
     # training rows scored at each curve point; 0: the report draws the Trainer's per-batch loss instead
     curve_train_items: int = 0
+    # When to stop (memgap.training.stopping, docs/curves.md): end (train to the last step), best-unseen (stop
+    # once the unseen-family loss has not improved for stop_patience curve points) or onset (once the gap is
+    # confirmed); with either rule the adapter saved is the curve point's with the lowest unseen-family loss
+    stop_at: str = "end"
+    stop_patience: int = 2
     # autocast during training: auto (bf16 where the CPU/GPU has native bfloat16, fp16 on a GPU without it,
     # else fp32), fp32, bf16 or fp16 (CUDA only); resolved once and recorded with its reason (memgap.training.precision)
     precision: str = "auto"
@@ -302,6 +307,11 @@ def _validate(config: AuditConfig, source: str) -> None:
         (config.training.curve_holdout_items >= 2, "training.curve_holdout_items", "must be at least 2"),
         (config.training.curve_train_items >= 0, "training.curve_train_items", "must be 0 (no training curve) or positive"),
         (config.training.save_steps >= 1, "training.save_steps", "must be at least 1"),
+        (config.training.stop_at in ("end", "best-unseen", "onset"), "training.stop_at",
+         "must be 'end', 'best-unseen' or 'onset'"),
+        (config.training.stop_patience >= 1, "training.stop_patience", "must be at least 1 (curve points)"),
+        (config.training.stop_at == "end" or config.training.curve_points >= 2, "training.curve_points",
+         "must be at least 2 with training.stop_at other than 'end': the rule acts only at curve points"),
         (config.training.precision in PRECISIONS, "training.precision", "must be 'auto', 'fp32', 'bf16' or 'fp16'"),
         (config.training.adapter_dtype in PRECISIONS, "training.adapter_dtype", "must be 'auto', 'fp32', 'bf16' or 'fp16'"),
         (config.evaluation.precision in PRECISIONS, "evaluation.precision", "must be 'auto', 'fp32', 'bf16' or 'fp16'"),

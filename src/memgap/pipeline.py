@@ -81,7 +81,8 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     base_rows = evaluate_stage(run, loaded.model, label="base", tokenizer=loaded.tokenizer, holdouts=holdouts,
                                scorer=scorer)
     curve_sets = _curve_sets(config, parts.seen_holdout, parts.unseen_holdout, membership)
-    train_result = _stage_train(run, loaded, train=parts.train, examples=train_examples, curve_sets=curve_sets)
+    train_result = _stage_train(run, loaded, train=parts.train, examples=train_examples, curve_sets=curve_sets,
+                                start_rows=_curve_rows(curve_sets, base_rows, 0))
     # Training that left the adapter unchanged is said so in one line, not evaluated into a `no-lift` (memgap.probes.noop).
     noop_warning = check_adapter_changes_something(
         train_result.model, probe_token_ids(loaded.tokenizer, [*parts.seen_holdout, *parts.unseen_holdout],
@@ -102,7 +103,8 @@ def run_audit(config: AuditConfig, *, fresh: bool = False, progress: bool = True
     audit["warnings"] = warnings
     audit["precision"] = run.precision.to_dict()
     audit["data"]["rendering"] = rendered.facts()
-    audit["training_curves"] = _training_curves(config, run_dir, curve_sets, base_rows, adapter_rows, train_result.steps)
+    audit["training_curves"] = _training_curves(config, run_dir, curve_sets, base_rows, adapter_rows, train_result.steps,
+                                                stopping=train_result.stopping)
     return finish_audit(run, audit)
 
 
@@ -167,11 +169,14 @@ def _split(config: AuditConfig, records: list[Record], run_dir: Path, stages: St
 
 
 def _stage_train(run: RunContext, loaded, *, train: Sequence[Record], examples,
-                 curve_sets: dict[str, list[Record]] | None = None):
+                 curve_sets: dict[str, list[Record]] | None = None, start_rows=()):
     """Train the adapter once (resuming from its last checkpoint), or load it when already trained.
 
     With `curve_sets` (seen_holdout, unseen_holdout, train_sample records) a `FamilyGapCallback`
     scores them at step 0 and `training.curve_points` evenly spaced steps into training/family_gap.csv.
+    Under `training.stop_at` (best-unseen, onset) it also stops training by that rule and restores the
+    best point's weights before the adapter is saved; `start_rows` (the base model's curve rows) are
+    its step 0, and the last step is scored too, as the audit's adapter is then the restored one.
     """
     from memgap.training.sft import load_trained, reload_as_saved, train_lora
 
@@ -190,6 +195,13 @@ def _stage_train(run: RunContext, loaded, *, train: Sequence[Record], examples,
             eval_points=config.training.curve_points,
             alpha=config.stats.alpha,  # the first and last points come from the base and adapter evaluations
             evaluate_at_start=False, evaluate_at_end=False, precision=run.precision.evaluation.value,
+        ) if config.training.stop_at == "end" else FamilyGapCallback(
+            curve_sets["seen_holdout"], curve_sets["unseen_holdout"], train_sample=curve_sets["train_sample"],
+            path=training_dir / "family_gap.csv", tokenizer=loaded.tokenizer, max_length=config.model.max_length,
+            eval_points=config.training.curve_points, alpha=config.stats.alpha, evaluate_at_start=False,
+            evaluate_at_end=True, precision=run.precision.evaluation.value, stop_at=config.training.stop_at,
+            patience=config.training.stop_patience, start_rows=start_rows,
+            min_generalization_ratio=config.verdict.min_generalization_ratio,
         ))
     started = time.perf_counter()
     result = train_lora(
@@ -218,11 +230,27 @@ def _curve_sets(config: AuditConfig, seen, unseen, train_sample) -> dict[str, li
     }
 
 
+def _curve_rows(curve_sets: dict[str, list[Record]] | None, evaluated: Sequence[EvaluationRow], step: int):
+    """The curve items' NLLs among an evaluation's rows, as `CurveRow`s of `step` (none with curves off)."""
+    from memgap.curves import CurveRow
+
+    if curve_sets is None:
+        return []
+    names = {"seen": "seen_holdout", "unseen": "unseen_holdout", "train": "train_sample"}
+    wanted = {(holdout, record.id) for holdout, records in curve_sets.items() for record in records}
+    return [CurveRow(step, names[row.holdout], row.id, str(row.family), float(row.nll), row.n_tokens)
+            for row in evaluated if row.holdout in names and (names[row.holdout], row.id) in wanted and row.n_tokens]
+
+
 def _training_curves(config: AuditConfig, run_dir: Path, curve_sets: dict[str, list[Record]] | None,
                      base_rows: Sequence[EvaluationRow], adapter_rows: Sequence[EvaluationRow],
-                     steps: int) -> dict[str, Any] | None:
+                     steps: int, stopping: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """audit.json's `training_curves` from training/family_gap.csv, with step 0 and the last step taken
-    from the base-model and adapter evaluations of the curve items (None with curves off or < 2 points)."""
+    from the base-model and adapter evaluations of the curve items (None with curves off or < 2 points).
+
+    Under a stopping rule (`stopping`, from FamilyGapCallback) the audited adapter is the restored
+    step's, so every trained point, the last included, comes from family_gap.csv, and `stopping`
+    joins the curves with what the final adapter scored at its curve point."""
     from memgap.curves import CurveRow, read_family_gap, training_curves, write_family_gap
 
     if curve_sets is None:
@@ -237,7 +265,10 @@ def _training_curves(config: AuditConfig, run_dir: Path, curve_sets: dict[str, l
                 for row in evaluated
                 if row.holdout in names and (names[row.holdout], row.id) in wanted and row.n_tokens]
 
-    rows = [*points(base_rows, 0), *(row for row in rows if 0 < row.step < steps), *points(adapter_rows, steps)]
+    if stopping is None:
+        rows = [*points(base_rows, 0), *(row for row in rows if 0 < row.step < steps), *points(adapter_rows, steps)]
+    else:  # the callback scored the last step: the audit's adapter is the restored one
+        rows = [*points(base_rows, 0), *(row for row in rows if 0 < row.step <= steps)]
     write_family_gap(path, rows)  # with step 0, as FamilyGapCallback writes it in other scripts
     curves = training_curves(rows, alpha=config.stats.alpha,
                              min_generalization_ratio=config.verdict.min_generalization_ratio,
@@ -249,6 +280,10 @@ def _training_curves(config: AuditConfig, run_dir: Path, curve_sets: dict[str, l
         # The points scored during training against the same training without them (the first and
         # last points come from the audit's own evaluations and cost nothing extra).
         curves["cost"] = {**cost, "evaluation_seconds_per_training_second": cost["evaluation_seconds"] / without if without > 0 else None}
+    if curves is not None and stopping is not None:
+        from memgap.training.stopping import stopping_summary
+
+        curves["stopping"] = stopping_summary(stopping)
     return curves
 
 

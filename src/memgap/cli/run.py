@@ -90,6 +90,9 @@ def print_summary(audit: dict, out: str) -> None:
         gap = (audit.get("gap") or {}).get(metric)
         if isinstance(gap, dict):
             print(f"  {metric:5s} {'gap':{width}s} {estimate_line(gap, alpha=alpha)}")
+    stopping = (audit.get("training_curves") or {}).get("stopping")
+    if isinstance(stopping, dict) and stopping.get("sentence"):
+        print(f"\nstopping: {stopping['sentence']}")
     for warning in audit.get("warnings") or []:
         print(f"warning: {warning}")
     print(f"\nwrote {out}/audit.json, {out}/report.md, {out}/report.html", file=sys.stdout)

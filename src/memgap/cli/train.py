@@ -52,4 +52,8 @@ def train_command(args: argparse.Namespace) -> int:
     if run.curves is not None:
         print(run.curves["sentence"])
         print(f"loss curves: {run.family_gap_csv}")
+    if run.stopping is not None:
+        from memgap.training.stopping import stopping_summary
+
+        print(stopping_summary(run.stopping)["sentence"])
     return 0

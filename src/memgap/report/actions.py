@@ -192,6 +192,8 @@ def training_actions(audit: dict[str, Any]) -> list[Action]:
     best, onset = curves.get("best_step"), _dict(curves.get("onset")).get("step")
     if not is_number(last):
         return []
+    if is_number(best) and _dict(curves.get("stopping")).get("restored_step") == best:
+        return []  # training.stop_at already stopped there and audited that step's weights
     if is_number(best) and best < last:
         # The step to stop at is the lowest unseen-family loss (docs/curves.md); the onset says why.
         because = f"The unseen-family loss is lowest at step {int(best)} of {int(last)}"

@@ -256,9 +256,15 @@ def training_curves_blocks(audit: dict) -> list[dict | None]:
     if is_number(cost.get("evaluation_seconds")) and is_number(cost.get("evaluation_seconds_per_training_second")):
         cost_sentence = (f"Scoring the points during training took {seconds(cost['evaluation_seconds'])} s, "
                          f"{percent(cost['evaluation_seconds_per_training_second'])} of the training time without them.")
+    stopping = curves.get("stopping") if isinstance(curves.get("stopping"), dict) else {}
+    checkpoints = curves.get("checkpoints") if isinstance(curves.get("checkpoints"), dict) else {}
     return [
         paragraph(curves["sentence"]),
         paragraph(cost_sentence) if cost_sentence else None,
+        # under training.stop_at: trained to step N of M, restored step K, what the final adapter scored
+        paragraph(stopping["sentence"]) if stopping.get("sentence") else None,
+        # memgap audit --training-dir with checkpoint-N folders: the curves scored from the checkpoints
+        paragraph(checkpoints["sentence"]) if checkpoints.get("sentence") else None,
         figure("family_gap", plots.family_gap_figure(curves, (audit.get("training") or {}).get("log_history")),
                "Seen-family, unseen-family and training NLL over training, with the gap",
                f"Bands: family-clustered {1 - float((curves.get('rule') or {}).get('alpha', 0.05)):.0%} intervals. "

@@ -33,6 +33,7 @@ class TrainingRun:
     is_main_process: bool
     family_gap_csv: Path | None = None
     curves: dict[str, Any] | None = None
+    stopping: dict[str, Any] | None = None  # under training.stop_at: trained to step N of M, restored step K, why
 
 
 def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Path, *, progress: bool = True,
@@ -68,7 +69,8 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
             if config.training.curve_train_items else [],
             path=out_dir / "family_gap.csv", max_length=config.model.max_length,
             eval_points=config.training.curve_points,
-            alpha=config.stats.alpha))
+            alpha=config.stats.alpha, stop_at=config.training.stop_at, patience=config.training.stop_patience,
+            min_generalization_ratio=config.verdict.min_generalization_ratio))
     loaded = load_configured_model(config.model, progress=progress)
     for callback in callbacks:
         callback.tokenizer = loaded.tokenizer
@@ -106,6 +108,7 @@ def train_adapter(config: AuditConfig, data_path: str | Path, out_dir: str | Pat
         family_gap_csv=out_dir / "family_gap.csv" if callbacks else None,
         curves=callbacks[0].curves(min_generalization_ratio=config.verdict.min_generalization_ratio, seed=config.seed)
         if callbacks and is_main else None,
+        stopping=result.stopping,
     )
 
 
@@ -115,6 +118,9 @@ def _read_holdouts(config: AuditConfig, seen_path, unseen_path):
     from memgap.errors import MemgapError
 
     if seen_path is None and unseen_path is None:
+        if config.training.stop_at != "end":
+            raise MemgapError(f"training.stop_at {config.training.stop_at!r} decides on the hold-outs' loss: give "
+                              "--seen-holdout and --unseen-holdout, or set training.stop_at: end")
         return None
     if seen_path is None or unseen_path is None:
         raise MemgapError("the loss curves need both hold-outs: give --seen-holdout and --unseen-holdout together")

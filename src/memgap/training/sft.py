@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 RESULT_FACTS = (
     "steps", "epochs", "seconds", "tokens_per_s", "truncated_rows", "trainable_parameters", "lora_targets", "precision",
-    "precision_reason", "adapter_dtype",
+    "precision_reason", "adapter_dtype", "stopping",
 )
 
 
@@ -55,6 +55,8 @@ class TrainResult:
     precision: str = "fp32"  # fp32, bf16 or fp16 (autocast): what training ran in
     precision_reason: str = "recorded before the reason was"  # why (auto: this CPU has AVX512_BF16, ...)
     adapter_dtype: str = "fp32"  # the dtype the LoRA weights were saved in
+    # under training.stop_at: the step trained to, of how many, the step restored and why (FamilyGapCallback.stopping)
+    stopping: dict[str, Any] | None = None
 
     def facts(self) -> dict[str, Any]:
         """Everything but the model and the log, as saved in train_result.json."""
@@ -221,6 +223,9 @@ def train_lora(
         precision=precision.value,
         precision_reason=precision.reason,
         adapter_dtype=adapter_dtype.value,
+        # a FamilyGapCallback under a stopping rule restored its best point's weights as training ended
+        stopping=next((callback.stopping for callback in callbacks
+                       if isinstance(callback, FamilyGapCallback) and callback.stopping), None),
     )
     _cast_lora_weights(model, adapter_dtype.torch_dtype)
     if trainer.is_world_process_zero():

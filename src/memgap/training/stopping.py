@@ -148,3 +148,29 @@ def rows_to_lists(rows: Sequence[CurveRow]) -> list[list[Any]]:
 def rows_from_lists(items: Sequence[Sequence[Any]]) -> list[CurveRow]:
     return [CurveRow(int(step), str(holdout), str(item), str(family), float(nll), int(n_tokens))
             for step, holdout, item, family, nll, n_tokens in items]
+
+
+def stopping_summary(stopping: dict[str, Any]) -> dict[str, Any]:
+    """The stopping record with the sentence the report and the console quote.
+
+    "Trained to step N of M (reason); restored step K: unseen-family NLL a, seen-family NLL b. The final
+    adapter would have scored unseen c, seen d." The figures are the curve points' means (nats per token).
+    """
+    summary = dict(stopping)
+    stopped, planned, restored = stopping.get("stopped_at_step"), stopping.get("max_steps"), stopping.get("restored_step")
+    text = f"Trained to step {stopped} of {planned} ({stopping.get('reason_text')})"
+    best, final = stopping.get("restored") or {}, stopping.get("final") or {}
+    if restored is None:
+        text += "; no trained point was scored, so the last weights were kept."
+    else:
+        text += (f"; restored step {restored}: unseen-family NLL {_nats(best.get('unseen_holdout_nll'))}, "
+                 f"seen-family {_nats(best.get('seen_holdout_nll'))}.")
+        if final and restored != stopped:
+            text += (f" The final adapter (step {stopped}) would have scored unseen {_nats(final.get('unseen_holdout_nll'))}, "
+                     f"seen {_nats(final.get('seen_holdout_nll'))}.")
+    summary["sentence"] = text
+    return summary
+
+
+def _nats(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "not scored"
