@@ -38,10 +38,12 @@ bench: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/speed/run.py
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/speed/evaluation_batches.py
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/speed/model_load.py
+	$(PY) benchmarks/probes/set_level_calibration.py
 
 validity: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/run.py --precision fp32
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/run.py --precision bf16
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/validity/membership.py --precision fp32
 
 # The pure-Python wheels (and rpds-py's binary one) that a GPU machine with torch, transformers, PEFT and
 # accelerate lacks, for Python 3.12 on x86-64, into .whl/; scripts/gpu_check.sh installs them there.

@@ -105,6 +105,8 @@ def main() -> int:
                 "evaluation.membership_train_rows": 16, "split.max_train_rows": 96,
                 "split.max_holdout_items": 20, "training.epochs": EPOCHS, "model.max_length": 128,
                 "stats.n_resamples": 4000,
+                # template intrusion has its own planted pair (benchmarks/probes/intrusion_pair.py); off here to keep each run's time
+                "probes.off_task": False,
                 # the curves on every hold-out item at the 8 points: rows of 128 tokens make them cheap here
                 "training.curve_points": 8, "training.curve_holdout_items": 20, "training.curve_train_items": 8,
             })
