@@ -81,11 +81,12 @@ def rows_tokenizer(adapter_dir: str | Path, base_tokenizer, *, base_path: str = 
     same = (tokenizer.chat_template or None) == (base_template or None)
     warnings = [load_warning] if load_warning else []
     if not same:
-        warnings.append(f"the chat template saved beside the adapter ({folder}) differs from the base model's; every row is "
-                   "rendered with the adapter's, the one it was trained with")
+        warnings.append(f"the chat template saved beside the adapter ({folder}) differs from the base model's; every "
+                        "row is rendered with the adapter's, the one it was trained with")
     size = len(tokenizer) if tokenizer_source == "adapter" else None
-    return RowsTokenizer(tokenizer, tokenizer_source, template_source, str(folder) if template_source == "adapter" else base_path,
-                         same, warnings=tuple(warnings), adapter_tokenizer_size=size)
+    path = str(folder) if template_source == "adapter" else base_path
+    return RowsTokenizer(tokenizer, tokenizer_source, template_source, path, same, warnings=tuple(warnings),
+                         adapter_tokenizer_size=size)
 
 
 def _load_tokenizer(folder: Path):
