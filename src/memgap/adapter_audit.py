@@ -137,7 +137,39 @@ def audit_adapter(config: AuditConfig, *, adapter: str | Path, split_dir: str | 
     audit["warnings"] = warnings or None
     audit["precision"] = run.precision.to_dict()
     audit["training_curves"] = _training_curves(config, trainer_output)
+    if trainer_output is not None:  # checkpoint-N adapters: the curves scored post hoc (memgap.checkpoint_curves)
+        audit["training_curves"] = _checkpoint_curves(run, model, tokenizer, data, base_rows, trainer_output,
+                                                      audit) or audit["training_curves"]
     return finish_audit(run, audit)
+
+
+def _checkpoint_curves(run: RunContext, model, tokenizer, data: AuditData, base_rows, trainer_output,
+                       audit: dict[str, Any]) -> dict[str, Any] | None:
+    """The seen-/unseen-family curves from the training folder's checkpoint-N adapters, step 0 from the
+    base evaluation; preferred to family_gap.csv, with which they are compared where both exist.
+    Without checkpoints, the training section says what the post-hoc curves need."""
+    from memgap.checkpoint_curves import (
+        NO_CHECKPOINTS_NOTE, checkpoint_curves, find_checkpoint_adapters, score_checkpoints,
+    )
+    from memgap.curves import CurveRow
+
+    checkpoints = find_checkpoint_adapters(trainer_output.folder)
+    if not checkpoints:
+        if isinstance(audit.get("training"), dict) and not trainer_output.family_gap:
+            audit["training"]["checkpoints_note"] = NO_CHECKPOINTS_NOTE
+        log.info("%s", NO_CHECKPOINTS_NOTE)
+        return None
+    config = run.config
+    log.info("scoring %d checkpoints on both hold-outs (reference NLL)", len(checkpoints))
+    holdouts = {"seen_holdout": data.seen, "unseen_holdout": data.unseen}
+    rows, seconds = score_checkpoints(model, tokenizer, checkpoints, holdouts, max_length=config.model.max_length,
+                                      precision=run.precision.evaluation.value if run.precision else None)
+    names = {"seen": "seen_holdout", "unseen": "unseen_holdout"}
+    start = [CurveRow(0, names[row.holdout], row.id, str(row.family), float(row.nll), row.n_tokens)
+             for row in base_rows if row.holdout in names and row.n_tokens]
+    return checkpoint_curves([*start, *rows], checkpoints, live_rows=trainer_output.family_gap, seconds=seconds,
+                             alpha=config.stats.alpha, min_generalization_ratio=config.verdict.min_generalization_ratio,
+                             n_resamples=min(config.stats.n_resamples, 2000), seed=config.seed)
 
 
 def _training_curves(config: AuditConfig, trainer_output) -> dict[str, Any] | None:

@@ -67,5 +67,10 @@ def audit_command(args: argparse.Namespace) -> int:
         partition = audit["split"]["partition"]
         print(f"eval rows with a training sibling: {partition['with_training_sibling']}, without: "
               f"{partition['without_training_sibling']} ({partition['family_source']} families)")
+    checkpoints = (audit.get("training_curves") or {}).get("checkpoints")
+    if isinstance(checkpoints, dict):  # --training-dir with checkpoint-N adapters: the one to ship
+        print(checkpoints["sentence"])
+    elif (audit.get("training") or {}).get("checkpoints_note"):
+        print(f"note: {audit['training']['checkpoints_note']}")
     print_summary(audit, config.out)
     return 0
