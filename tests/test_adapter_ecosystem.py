@@ -74,7 +74,7 @@ def test_template_beside_the_adapter_renders_the_rows(tmp_path, monkeypatch, cap
     assert "chat template saved beside the adapter" in capsys.readouterr().err
 
 
-def test_the_rows_are_rendered_with_the_adapters_template_not_the_bases():
+def test_the_rows_are_rendered_with_the_adapters_template_not_the_bases(tmp_path):
     from memgap.encoding import encode
 
     monkey_base = tiny_tokenizer(ALPACA_TEMPLATE)
@@ -83,6 +83,21 @@ def test_the_rows_are_rendered_with_the_adapters_template_not_the_bases():
     text = rendering.tokenizer.decode(encode(rendering.tokenizer, record, 128, assistant_turns="last").input_ids)
     assert "<|im_start|>user" in text and "### Instruction" not in text
     assert rendering.template_source == "adapter" and not rendering.same_template_as_base
+    # A template file alone beside the adapter renders with the base's tokenizer; a template inside
+    # tokenizer_config.json (as older transformers saved it) counts the same as chat_template.jinja.
+    only_template = tmp_path / "only_template"
+    only_template.mkdir()
+    shutil.copy(CASES / "adapters" / "template_beside_adapter" / "chat_template.jinja", only_template)
+    alone = rows_tokenizer(only_template, monkey_base)
+    assert alone.tokenizer_source == "base" and alone.template_source == "adapter" and alone.warnings
+    assert alone.tokenizer.chat_template == rendering.tokenizer.chat_template and monkey_base.chat_template == ALPACA_TEMPLATE
+    inside = tmp_path / "inside"
+    tiny_tokenizer(CHATML_TEMPLATE).save_pretrained(inside)
+    (inside / "chat_template.jinja").unlink(missing_ok=True)
+    settings = json.loads((inside / "tokenizer_config.json").read_text())
+    settings["chat_template"] = CHATML_TEMPLATE
+    (inside / "tokenizer_config.json").write_text(json.dumps(settings))
+    assert rows_tokenizer(inside, monkey_base).tokenizer.chat_template == CHATML_TEMPLATE
     # No tokenizer or template beside the adapter: the base's renders, with no warning.
     plain = rows_tokenizer(CASES / "adapters" / "lora_bias", monkey_base)
     assert plain.tokenizer is monkey_base and plain.template_source == "base" and plain.warnings == ()
@@ -119,6 +134,16 @@ def test_an_ignored_key_that_switches_a_feature_on_is_refused_before_any_folder(
     for value in (True, {"k": 1}, [3, 4]):
         with pytest.raises(MemgapError, match="new_key="):
             ignored_config_keys({"new_key": value, "peft_version": "9.0"}, where="x")
+
+
+def test_a_value_this_peft_rejects_is_one_line_with_both_versions(tmp_path):
+    adapter = tmp_path / "adapter"
+    shutil.copytree(CASES / "adapters" / "newer_peft_config", adapter)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    config["init_lora_weights"] = "a_future_method"
+    (adapter / "adapter_config.json").write_text(json.dumps(config))
+    with pytest.raises(MemgapError, match="PEFT cannot load this adapter .*a_future_method.*saved by PEFT 0.99.0"):
+        load_adapter(tiny_model("llama", tokenizer=tiny_tokenizer()), read_adapter_folder(adapter))
 
 
 def test_lora_bias_is_evaluated_unmerged_and_the_run_folder_is_whole(tmp_path, monkeypatch):

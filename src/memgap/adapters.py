@@ -154,7 +154,7 @@ def ignored_config_keys(config: dict[str, Any], *, where: str) -> tuple[list[str
     if not unknown:
         return [], None
     saved = config.get("peft_version") if isinstance(config.get("peft_version"), str) else None
-    versions = f"the adapter was saved by PEFT {saved or '(version not recorded)'}; PEFT {peft.__version__} is installed"
+    versions = peft_versions(config)
     switched_on = {key: config[key] for key in unknown if _switches_a_feature_on(config[key])}
     if switched_on:
         settings = ", ".join(f"{key}={value!r}" for key, value in switched_on.items())
@@ -172,6 +172,14 @@ def _switches_a_feature_on(value: Any) -> bool:
     return value is True or (isinstance(value, (list, dict)) and len(value) > 0)
 
 
+def peft_versions(config: dict[str, Any]) -> str:
+    """'the adapter was saved by PEFT X; PEFT Y is installed', for messages about what PEFT cannot do."""
+    import peft
+
+    saved = config.get("peft_version") if isinstance(config.get("peft_version"), str) else None
+    return f"the adapter was saved by PEFT {saved or '(version not recorded)'}; PEFT {peft.__version__} is installed"
+
+
 def _lora_config(path: Path):
     """PEFT's own reading of adapter_config.json (unknown keys dropped, as `ignored_config_keys` reports them)."""
     from peft import LoraConfig
@@ -183,8 +191,9 @@ def _lora_config(path: Path):
     except (TypeError, ValueError, KeyError) as error:
         import peft
 
-        raise MemgapError(f"PEFT {peft.__version__} cannot read this adapter_config.json ({first_line(error)})",
-                          where=str(path / CONFIG_FILE)) from None
+        config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+        raise MemgapError(f"PEFT {peft.__version__} cannot read this adapter_config.json ({first_line(error)}; "
+                          f"{peft_versions(config)})", where=str(path / CONFIG_FILE)) from None
 
 
 def check_fits_base(adapter: AdapterFolder, base_model, *, tokenizer_size: int | None = None) -> AdapterFit:
@@ -279,8 +288,8 @@ def load_adapter(base_model, adapter: AdapterFolder, *, tokenizer_size: int | No
             warnings.simplefilter("ignore")  # unknown config keys: reported by ignored_config_keys
             model = PeftModel.from_pretrained(base_model, adapter.path, is_trainable=False)
     except (RuntimeError, ValueError, KeyError, TypeError) as error:
-        first = first_line(error)
-        raise MemgapError(f"PEFT cannot load this adapter on this base ({first})", where=str(adapter.path)) from None
+        raise MemgapError(f"PEFT cannot load this adapter on this base ({first_line(error)}; "
+                          f"{peft_versions(adapter.config)})", where=str(adapter.path)) from None
     model.eval()
     return model
 
@@ -294,8 +303,14 @@ def _twin_or_refuse(base_model, adapter: AdapterFolder, base_name: str, *, rows:
         log.info("the adapter's fit could not be checked on a meta-device copy of the base (%s); PEFT's load checks it",
                  first_line(error))
         return None
+    config = _lora_config(adapter.path)
     try:
-        return inject_adapter(meta, _lora_config(adapter.path))
+        return inject_adapter(meta, config)
     except (ValueError, KeyError, TypeError) as error:
-        raise MemgapError(f"PEFT cannot apply this adapter's config to this base ({first_line(error)}): another "
-                          f"architecture (the adapter was trained on {base_name})", where=str(adapter.path)) from None
+        from peft.tuners.tuners_utils import check_target_module_exists
+
+        if config.target_modules and not any(check_target_module_exists(config, name) for name, _ in meta.named_modules()):
+            raise MemgapError(f"PEFT cannot apply this adapter's config to this base ({first_line(error)}): another "
+                              f"architecture (the adapter was trained on {base_name})", where=str(adapter.path)) from None
+        raise MemgapError(f"PEFT cannot apply this adapter's config to this base ({first_line(error)}; "
+                          f"{peft_versions(adapter.config)})", where=str(adapter.path)) from None
