@@ -7,6 +7,11 @@ Writes benchmarks/results/validity.md (float32 training) or validity_bf16.md (`-
 autocast training, evaluation in float32 as always) after each run. Runs the embedded model on the CPU:
 about 6 minutes a run on 2 free cores, 35 minutes for all six; bf16 is run only where the CPU has native
 bfloat16 (emulated, it would take many times longer), unless `--force` is given.
+
+`--stop-at best-unseen` (or `onset`) instead compares live stopping with training to the end
+(benchmarks/validity/stopping.py): per data set and seed, the run to the end (read back where
+`make validity` left it), the same run with the rule, and `memgap audit --training-dir` of the
+stopped run's kept checkpoints; writes benchmarks/results/validity_stopping.md.
 """
 from __future__ import annotations
 
@@ -77,6 +82,22 @@ def table_row(kind: str, seed: int, audit: dict) -> str:
     )
 
 
+def run_settings(kind: str, seed: int, data: Path, out: Path, precision: str) -> dict:
+    """The settings of one validity run (also the run to the end that --stop-at compares with)."""
+    return {
+        "seed": seed, "out": str(out), "data.path": str(data),
+        "training.precision": precision,
+        "evaluation.scorer": SCORERS[kind], "evaluation.max_new_tokens": 24,
+        "evaluation.membership_train_rows": 16, "split.max_train_rows": 96,
+        "split.max_holdout_items": 20, "training.epochs": EPOCHS, "model.max_length": 128,
+        "stats.n_resamples": 4000,
+        # template intrusion has its own planted pair (benchmarks/probes/intrusion_pair.py); off here to keep each run's time
+        "probes.off_task": False,
+        # the curves on every hold-out item at the issue's 8 points: rows of 128 tokens make them cheap here
+        "training.curve_points": 8, "training.curve_holdout_items": 20, "training.curve_train_items": 8,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", default="0,1,2")
@@ -85,7 +106,15 @@ def main() -> int:
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="training.precision of every run")
     parser.add_argument("--force", action="store_true", help="run bf16 also where the CPU emulates it")
     parser.add_argument("--results", default=None, help="default: benchmarks/results/validity.md (fp32), validity_bf16.md")
+    parser.add_argument("--stop-at", choices=("best-unseen", "onset"), default=None,
+                        help="compare training.stop_at with training to the end (writes validity_stopping.md)")
+    parser.add_argument("--patience", type=int, default=2, help="training.stop_patience with --stop-at best-unseen")
     args = parser.parse_args()
+    if args.stop_at:
+        from stopping import compare_stopping
+
+        return compare_stopping(args, settings=run_settings, results=Path(
+            args.results or HERE.parent / "results" / "validity_stopping.md"))
     results = Path(args.results or HERE.parent / "results" / ("validity.md" if args.precision == "fp32" else "validity_bf16.md"))
     if args.precision == "bf16" and not cpu_has_native_bf16() and not args.force:
         print("bf16 validity not run: this CPU has no native bfloat16 (AVX512_BF16 or AMX); --force runs it emulated")
@@ -98,18 +127,8 @@ def main() -> int:
     for kind in kinds:
         data = write_jsonl(out / f"{kind}.jsonl", make_rows(kind, seed=0))
         for seed in seeds:
-            config = load_config(overrides={
-                "seed": seed, "out": str(out / f"{kind}-{args.precision}-seed{seed}"), "data.path": str(data),
-                "training.precision": args.precision,
-                "evaluation.scorer": SCORERS[kind], "evaluation.max_new_tokens": 24,
-                "evaluation.membership_train_rows": 16, "split.max_train_rows": 96,
-                "split.max_holdout_items": 20, "training.epochs": EPOCHS, "model.max_length": 128,
-                "stats.n_resamples": 4000,
-                # template intrusion has its own planted pair (benchmarks/probes/intrusion_pair.py); off here to keep each run's time
-                "probes.off_task": False,
-                # the curves on every hold-out item at the issue's 8 points: rows of 128 tokens make them cheap here
-                "training.curve_points": 8, "training.curve_holdout_items": 20, "training.curve_train_items": 8,
-            })
+            config = load_config(overrides=run_settings(kind, seed, data, out / f"{kind}-{args.precision}-seed{seed}",
+                                                        args.precision))
             audit = run_audit(config, progress=False)
             all_right &= is_right(kind, audit)
             lines.append(table_row(kind, seed, audit))

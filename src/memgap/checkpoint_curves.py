@@ -43,10 +43,16 @@ class CheckpointAdapter:
 
 
 def find_checkpoint_adapters(folder: str | Path) -> list[CheckpointAdapter]:
-    """The `checkpoint-N` folders under `folder` that hold an adapter, by step; empty when there are none."""
+    """The `checkpoint-N` folders under `folder` that hold an adapter, by step; empty when there are none.
+
+    In a folder memgap trained (`memgap train --out DIR`, a run's `training/`), they are under
+    `checkpoints/`, kept with `training.keep_checkpoints: true`.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return []
+    if not any(_CHECKPOINT.match(path.name) for path in folder.iterdir()) and (folder / "checkpoints").is_dir():
+        folder = folder / "checkpoints"
     found = []
     for path in folder.iterdir():
         match = _CHECKPOINT.match(path.name)

@@ -81,6 +81,9 @@ class TrainingConfig:
     # confirmed); with either rule the adapter saved is the curve point's with the lowest unseen-family loss
     stop_at: str = "end"
     stop_patience: int = 2
+    # keep training/checkpoints (a checkpoint-N adapter every save_steps) after training, for the post-hoc
+    # curves of `memgap audit --training-dir` (memgap.checkpoint_curves); removed by default
+    keep_checkpoints: bool = False
     # autocast during training: auto (bf16 where the CPU/GPU has native bfloat16, fp16 on a GPU without it,
     # else fp32), fp32, bf16 or fp16 (CUDA only); resolved once and recorded with its reason (memgap.training.precision)
     precision: str = "auto"

@@ -233,7 +233,8 @@ def train_lora(
         write_updates_csv(output_dir / "updates.csv", realised_updates(model))
         write_text_atomic(output_dir / "log_history.json", json.dumps(history, indent=1))
         write_text_atomic(output_dir / "train_result.json", json.dumps(result.facts(), indent=1))
-        shutil.rmtree(checkpoints, ignore_errors=True)
+        if not training.keep_checkpoints:  # kept: `memgap audit --training-dir` scores them (memgap.checkpoint_curves)
+            shutil.rmtree(checkpoints, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
     return result
 
