@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,7 @@ class FamilyGapCallback(TrainerCallback):
         self.stop: dict[str, Any] | None = None  # why the rule stopped training (None: it did not)
         self.stopping: dict[str, Any] | None = None  # the record of the run, once training ended under a rule
         self.max_steps: int | None = None
+        self.rule_seconds = 0.0  # keeping weights, deciding and saving the rule's state (benchmarks/curves/stopping.py)
 
     # -- Trainer events --------------------------------------------------------------------------
 
@@ -160,10 +162,12 @@ class FamilyGapCallback(TrainerCallback):
         # goes on mid-patience with the same kept weights (the Trainer's own callback-state mechanism
         # re-creates a callback from its constructor arguments, which here are the hold-out records).
         if self.stop_at != "end" and state.is_world_process_zero:
+            started = time.perf_counter()
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if folder.is_dir():
                 save_state(folder, {"stop_at": self.stop_at, "patience": self.patience, "step": int(state.global_step),
                                     "stop": self.stop, "rows": rows_to_lists(self.rows)}, self.kept)
+            self.rule_seconds += time.perf_counter() - started
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
         if self.stop_at == "end":
@@ -200,6 +204,13 @@ class FamilyGapCallback(TrainerCallback):
         """After a point: keep the weights if it is the best trained point; stop training if the rule says so."""
         if self.stop_at == "end" or model is None:
             return
+        started = time.perf_counter()
+        try:
+            self._decide(state, control, model)
+        finally:
+            self.rule_seconds += time.perf_counter() - started
+
+    def _decide(self, state, control, model) -> None:
         step = int(state.global_step)
         if step > 0 and best_trained_step(self.rows) == step:
             self.kept = KeptWeights.of(model, step)
@@ -226,8 +237,6 @@ class FamilyGapCallback(TrainerCallback):
     # -- work ------------------------------------------------------------------------------------
 
     def _evaluate(self, state, model, processing_class) -> None:
-        import time
-
         from memgap.evaluation.nll import completion_token_stats
 
         tokenizer = self.tokenizer or processing_class
