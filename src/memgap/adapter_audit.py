@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from memgap.adapter_base import check_base_architecture
-from memgap.adapter_tokenizer import rows_tokenizer
+from memgap.adapter_tokenizer import TEMPLATE_FILES, TOKENIZER_FILES, rows_tokenizer
 from memgap.adapter_fit import merge_blocker
 from memgap.adapters import check_fits_base, load_adapter, read_adapter_folder
 from memgap.adapter_document import adapter_loading, assemble_adapter_audit
@@ -250,7 +250,6 @@ def _read_training_dir(training_dir):
 
 
 def _resume_relevant(config: AuditConfig, folder, data: AuditData) -> dict[str, Any]:
-    from memgap.adapter_tokenizer import TEMPLATE_FILES, TOKENIZER_FILES
     from memgap.atomic import sha256_file
 
     settings = config.to_dict()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
+
+from memgap.adapter_fit import merge_blocker
 from memgap.data.records import Record
 from memgap.evaluation.generate import generate_completions
 from memgap.evaluation.nll import completion_token_stats
@@ -70,8 +72,6 @@ def merged_lora(model) -> Iterator[None]:
     (`memgap.adapter_fit.merge_blocker`: `lora_bias=True` on bias-less layers, aLoRA, a quantized base),
     the block runs unmerged; the decision is made on a meta-device twin, so no weight is touched.
     """
-    from memgap.adapter_fit import merge_blocker
-
     if merge_blocker(model) is not None:
         yield
         return
