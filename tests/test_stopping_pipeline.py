@@ -64,3 +64,31 @@ def test_stop_settings_are_validated():
         load_config(overrides={"training.stop_at": "best-unseen", "training.stop_patience": 0})
     with pytest.raises(MemgapError, match="training.curve_points"):
         load_config(overrides={"training.stop_at": "onset", "training.curve_points": 1})
+
+
+def test_memgap_train_takes_the_rule_and_says_what_it_restored(tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    parts = code_families()
+    model_dir = save_tiny_model(tmp_path / "model", initializer_range=0.3)
+    paths = {name: write_jsonl(tmp_path / f"{name}.jsonl", records_to_rows(parts[name])) for name in parts}
+    config = tmp_path / "audit.yaml"
+    config.write_text("model: {max_length: 64}\ntraining: {batch_size: 8, learning_rate: 0.02, warmup_ratio: 0.0, "
+                      "curve_points: 6, curve_holdout_items: 8, stop_at: best-unseen, keep_checkpoints: true, "
+                      "save_steps: 8}\n")
+    common = ["train", "--data", str(paths["train"]), "--model", str(model_dir), "--config", str(config),
+              "--max-steps", "48", "--no-progress"]
+    assert main([*common, "--out", str(tmp_path / "out"), "--seen-holdout", str(paths["seen"]),
+                 "--unseen-holdout", str(paths["unseen"])]) == 0
+    printed = capsys.readouterr().out
+    record = json.loads((tmp_path / "out" / "train_result.json").read_text())["stopping"]
+    assert record == json.loads((tmp_path / "out" / "stopping.json").read_text())
+    restored = record["restored_step"]
+    assert f"restored step {restored}" in printed and record["stopped_at_step"] < 48
+    saved = load_file(str(tmp_path / "out" / "adapter" / "adapter_model.safetensors"))
+    kept = load_file(str(tmp_path / "out" / "checkpoints" / f"checkpoint-{restored}" / "adapter_model.safetensors"))
+    assert saved.keys() == kept.keys() and all((saved[name] == kept[name]).all() for name in saved)
+    # without the hold-outs the rule has nothing to decide on
+    with pytest.raises(SystemExit):
+        main([*common, "--out", str(tmp_path / "none")])
+    assert "training.stop_at" in capsys.readouterr().err
