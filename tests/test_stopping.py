@@ -111,14 +111,16 @@ class Interrupt(Exception):
     pass
 
 
-def test_a_run_resumed_mid_patience_ends_as_the_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("with_csv", [True, False], ids=["family_gap.csv", "state-only"])
+def test_a_run_resumed_mid_patience_ends_as_the_uninterrupted_run(tmp_path, with_csv):
+    """Also without family_gap.csv: the points come back from the checkpoint's own state file."""
     from transformers import TrainerCallback
 
     parts = code_families()
 
     def callback(folder):
-        return FamilyGapCallback(parts["seen"], parts["unseen"], path=folder / "family_gap.csv", max_length=MAX_LENGTH,
-                                 eval_points=6, stop_at="best-unseen", patience=2)
+        return FamilyGapCallback(parts["seen"], parts["unseen"], path=folder / "family_gap.csv" if with_csv else None,
+                                 max_length=MAX_LENGTH, eval_points=6, stop_at="best-unseen", patience=2)
 
     whole = callback(tmp_path / "whole")
     trainer = sft_trainer(tmp_path / "whole", [whole], parts)
@@ -141,6 +143,7 @@ def test_a_run_resumed_mid_patience_ends_as_the_uninterrupted_run(tmp_path):
     trainer.train(resume_from_checkpoint=str(tmp_path / "cut" / f"checkpoint-{middle}"))
     trainer.save_model(str(tmp_path / "cut" / "adapter"))
 
+    assert resumed.stopping["evaluation_steps"] == whole.stopping["evaluation_steps"]
     assert resumed.stopping["stopped_at_step"] == whole.stopping["stopped_at_step"]
     assert resumed.stopping["restored_step"] == best
     assert_same_tensors(lora_tensors(tmp_path / "cut" / "adapter"), lora_tensors(tmp_path / "whole" / "adapter"))

@@ -231,7 +231,7 @@ class FamilyGapCallback(TrainerCallback):
             return
         saved_state, self.kept = saved
         self.stop = saved_state.get("stop")
-        if not self.rows:
+        if self.path is None or not self.path.exists():  # no family_gap.csv to read the points back from
             self.rows = [row for row in rows_from_lists(saved_state.get("rows") or []) if row.step <= state.global_step]
 
     # -- work ------------------------------------------------------------------------------------
