@@ -140,6 +140,7 @@ class FamilyGapCallback(TrainerCallback):
         if state.global_step > 0 and self.path is not None and self.path.exists():
             # resumed: keep the points measured before the interruption
             self.rows = [row for row in read_family_gap(self.path) if row.step <= state.global_step]
+        self.kept, self.stop, self.stopping = None, None, None  # a callback used for a second run starts afresh
         if state.global_step > 0 and self.stop_at != "end":
             self._resume_rule(args, state)
         if state.global_step == 0:
