@@ -5,7 +5,9 @@ into the output folder when the script calls `trainer.save_state()`), or, in a f
 trained (`memgap train --out DIR`, a `memgap run` folder's `training/`), from its `log_history.json`
 with the run's facts in `train_result.json`; the training-pressure sections come from
 `gradnorms.csv` where memgap's `GradNormCallback` ran, and the seen- and unseen-family loss curves
-from `family_gap.csv` where `FamilyGapCallback` ran. Any may be absent.
+from `family_gap.csv` where `FamilyGapCallback` ran. Any may be absent. The `checkpoint-N` adapters
+the folder keeps are scored for the same curves by `memgap.checkpoint_curves`, once the audit has
+the model in memory.
 
 The log is also read for signs that training broke (`training_log_warnings`): a non-finite gradient
 norm or loss, or a loss stuck at exactly 0.0. An audit of such an adapter measures a broken run, so
