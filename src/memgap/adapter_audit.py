@@ -21,7 +21,9 @@ from memgap.adapter_tokenizer import TEMPLATE_FILES, TOKENIZER_FILES, rows_token
 from memgap.adapter_fit import merge_blocker
 from memgap.adapters import check_fits_base, load_adapter, read_adapter_folder
 from memgap.adapter_document import adapter_loading, assemble_adapter_audit
+from memgap.checkpoint_curves import NO_CHECKPOINTS_NOTE, checkpoint_curves, find_checkpoint_adapters, score_checkpoints
 from memgap.config import AuditConfig
+from memgap.curves import CurveRow
 from memgap.data.io import read_records
 from memgap.data.records import Record
 from memgap.errors import MemgapError
@@ -148,11 +150,6 @@ def _checkpoint_curves(run: RunContext, model, tokenizer, data: AuditData, base_
     """The seen-/unseen-family curves from the training folder's checkpoint-N adapters, step 0 from the
     base evaluation; preferred to family_gap.csv, with which they are compared where both exist.
     Without checkpoints, the training section says what the post-hoc curves need."""
-    from memgap.checkpoint_curves import (
-        NO_CHECKPOINTS_NOTE, checkpoint_curves, find_checkpoint_adapters, score_checkpoints,
-    )
-    from memgap.curves import CurveRow
-
     checkpoints = find_checkpoint_adapters(trainer_output.folder)
     if not checkpoints:
         if isinstance(audit.get("training"), dict) and not trainer_output.family_gap:
