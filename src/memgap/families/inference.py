@@ -31,14 +31,14 @@ from memgap.families.shingles import pair_cosine, shingle_vectors
 
 logger = logging.getLogger(__name__)
 
-# The cosine at or above which two rows are alike: an edge of the sibling graph here, and "seen"
-# for the leakage audit's nearest-neighbour check.
+# The cosine at or above which the leakage audit's nearest-neighbour check counts an evaluation row
+# as seen.
 DEFAULT_THRESHOLD = 0.5
 # The similarity of sibling edges and the mean similarity a family keeps under average linkage.
 # Above the leakage audit's 0.5: at 0.5 families that share a topic's sentences or slot phrases (a
 # product, a fault, half their steps) merged once the second look in `sibling_edges` finds more
 # edges. 0.53 scored higher than 0.5 on every planted set measured but the most heavily augmented;
-# 0.55 lost more there, and left a footer kept in every row nearly harmless, which hides what the
+# 0.55 lost more there, and made a footer kept in every row cost too little to show what the
 # boilerplate filter is for (docs/families.md has the figures).
 FAMILY_THRESHOLD = 0.53
 ANCHORS_PER_ROW = 6
@@ -107,7 +107,7 @@ def sibling_edges(
     isolated = np.flatnonzero(np.bincount(np.concatenate([left[above], right[above]]), minlength=n_rows) == 0)
     if len(isolated):
         more_left, more_right = candidate_pairs(
-            vectors, document_frequency, rows=isolated,
+            vectors, document_frequency, from_rows=isolated,
             anchors_per_row=ANCHORS_PER_ISOLATED_ROW, min_shared=ISOLATED_MIN_SHARED,
         )
         new = ~np.isin(more_left * n_rows + more_right, left * n_rows + right)
@@ -125,14 +125,14 @@ def candidate_pairs(
     anchors_per_row: int = ANCHORS_PER_ROW,
     max_anchor_frequency: int = MAX_ANCHOR_DOCUMENT_FREQUENCY,
     chunk_rows: int = 20_000,
-    rows: np.ndarray | None = None,
+    from_rows: np.ndarray | None = None,
     min_shared: int = 2,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row pairs (i < j) where j holds `min_shared` of i's anchor shingles or i of j's (all of
-    them, for a row with fewer). `rows`: take anchors from these rows only (all rows by default)."""
+    them, for a row with fewer). `from_rows`: take anchors from these rows only (default all)."""
     n_rows = vectors.shape[0]
-    anchor_rows = np.arange(n_rows) if rows is None else np.asarray(rows, dtype=np.int64)
-    anchors = _anchor_matrix(vectors[anchor_rows] if rows is not None else vectors, document_frequency,
+    anchor_rows = np.arange(n_rows) if from_rows is None else np.asarray(from_rows, dtype=np.int64)
+    anchors = _anchor_matrix(vectors if from_rows is None else vectors[anchor_rows], document_frequency,
                              anchors_per_row, max_anchor_frequency)
     anchors_of_row = np.diff(anchors.indptr)
     eligible_columns = (document_frequency >= 2) & (document_frequency <= max_anchor_frequency)
