@@ -12,7 +12,8 @@ workshop answering drivers (`garage`) and a hotel front desk answering guests (`
 
 Variants are made from the original (never from another variant) by 1 to 4 of: synonym swaps,
 reordered steps (and sometimes two adjacent prompt sentences), fillers before 1-2 steps, and 1-3
-character typos. Every row ends with the same footer.
+character typos. Every row ends with the same footer (or, with `footer_share` below 1, the rows of
+that share of the families do).
 
     from shared_slots import generate                    # benchmarks/families on sys.path
     texts, truth = generate("garage", n_families=360, seed=0)
