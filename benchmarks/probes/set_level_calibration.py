@@ -14,7 +14,7 @@ is a random label. Reported per cell, at alpha = 5 %:
     12 scored rows and 12 siblings.
 Writes benchmarks/results/set_level_calibration.md.
 
-    .venv/bin/python benchmarks/probes/set_level_calibration.py [--datasets 400]
+    .venv/bin/python benchmarks/probes/set_level_calibration.py [--datasets 1000]
 """
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def power(n_families: int, icc: float, noise: str, n_datasets: int, rng) -> tupl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", type=int, default=400, help="simulated audits per cell")
+    parser.add_argument("--datasets", type=int, default=1000, help="simulated audits per cell")
     n_datasets = parser.parse_args().datasets
     rng = np.random.default_rng(20260126)
     started = time.perf_counter()
