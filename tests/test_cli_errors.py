@@ -140,7 +140,7 @@ def test_rows_longer_than_max_length_are_counted_before_training(tmp_path, capsy
     tokenizer = tiny_tokenizer()
     max_length = max(encode(tokenizer, r, 10_000).prompt_length for r in read_records(data)) + 2
     config = write(tmp_path / "audit.yaml", f"model:\n  max_length: {max_length}\nsplit:\n  max_train_rows: 8\n"
-                   "  max_holdout_items: 6\ntraining:\n  max_steps: 1\n"
+                   "  max_holdout_items: 6\ntraining:\n  max_steps: 1\n  warmup_ratio: 0.0\n"
                    "evaluation:\n  max_new_tokens: 2\n  scorer: token-f1\nstats:\n  n_resamples: 200\n")
     assert main(["run", "--config", config, "--data", str(data), "--model", str(model_dir),
                  "--out", str(tmp_path / "o"), "--no-progress"]) == 0

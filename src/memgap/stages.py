@@ -26,6 +26,7 @@ from memgap.run_folder import Stages
 from memgap.training.precision import Hardware, PrecisionPlan, evaluation_autocast, plan_precision
 
 log = logging.getLogger(__name__)
+GENERIC_TEXT_MAX_LENGTH = 512  # tokens: every bundled generic text with its prompt fits (190 with a character tokenizer)
 
 def scorer_name(config: AuditConfig, records: Sequence[Record]) -> str:
     """The configured scorer, or for `auto` the data's domain scorer (tenacious) or token-f1."""
@@ -234,7 +235,9 @@ def off_task_stage(run: RunContext, model, tokenizer, *, train: Sequence[Record]
         result = run_template_intrusion(model, tokenizer, [record.completion for record in train], prompts=prompts,
                                         max_new_tokens=config.probes.off_task_max_new_tokens,
                                         batch_size=config.evaluation.generation_batch_size,
-                                        max_length=config.model.max_length, n_resamples=min(config.stats.n_resamples, 2000),
+                                        # the bundled generic texts are scored whole, whatever the rows' limit
+                                        max_length=max(config.model.max_length, GENERIC_TEXT_MAX_LENGTH),
+                                        n_resamples=min(config.stats.n_resamples, 2000),
                                         alpha=config.stats.alpha, seed=config.seed)
     result = json_ready(result, name="template_intrusion", warn=False)
     write_json_atomic(path, result)
