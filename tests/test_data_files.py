@@ -161,3 +161,12 @@ def test_names_without_a_data_format_are_refused(tmp_path):
     empty = tmp_path / "empty.jsonl.gz"
     empty.write_bytes(gzip.compress(b""))
     _one_line_error(empty, "empty.jsonl.gz", "empty once decompressed")
+
+
+def test_the_shared_case_json_lines_named_json_reads_its_36_rows(capsys):
+    """../shared/cases/adapters-and-files/json_lines_named_json.json, byte for byte: `datasets` reads it, so do we."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "adapters_and_files" / "json_lines_named_json.json"
+    assert main(["families", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 36
