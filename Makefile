@@ -28,7 +28,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 test: install chromium
-	HF_HUB_OFFLINE=1 $(PYTEST) -q -p no:cacheprovider
+	HF_HUB_OFFLINE=1 $(PYTEST) -q -p no:cacheprovider --durations=15
 
 bench: install
 	$(PY) benchmarks/stats/run.py
