@@ -18,6 +18,7 @@ from memgap import __version__
 from memgap.atomic import sha256_file
 from memgap.audit_document import SCHEMA_VERSION, package_versions, part_size
 from memgap.evaluation.rows import EvaluationRow
+from memgap.training.precision import weights_dtype
 
 
 def assemble_adapter_audit(config, *, data, loaded, n_base_parameters: int, model, folder, scorer: str, trainer_output,
@@ -73,7 +74,7 @@ def assemble_adapter_audit(config, *, data, loaded, n_base_parameters: int, mode
             "trainable_parameters": sum(prod(shape) for shape in folder.shapes.values()),
             "adapter_settings": _settings(folder.config),
             "device": str(model.device),
-            "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
+            "dtype": weights_dtype(model),
             "adapter_loading": loading,
         },
         "data": {

@@ -23,7 +23,7 @@ from memgap.data.records import Record
 from memgap.errors import where_in_file
 from memgap.evaluation.rows import HOLDOUTS, EvaluationRow
 from memgap.run_folder import Stages
-from memgap.training.precision import Hardware, PrecisionPlan, evaluation_autocast, plan_precision
+from memgap.training.precision import Hardware, PrecisionPlan, evaluation_autocast, plan_precision, weights_dtype
 
 log = logging.getLogger(__name__)
 GENERIC_TEXT_MAX_LENGTH = 512  # tokens: every bundled generic text with its prompt fits (190 with a character tokenizer)
@@ -100,11 +100,10 @@ def plan_precision_for(config: AuditConfig, model, *, trains: bool) -> Precision
     `trains`: memgap trains the adapter (`memgap run`); an audit of a given adapter resolves evaluation only.
     Raises MemgapError for a precision the device cannot run (memgap.training.precision).
     """
-    weights_dtype = str(next(model.parameters()).dtype).replace("torch.", "")
     plan = plan_precision(training=config.training.precision if trains else None,
                           evaluation=config.evaluation.precision,
                           adapter_dtype=config.training.adapter_dtype if trains else None,
-                          weights_dtype=weights_dtype, hardware=Hardware.detect(model.device.type))
+                          weights_dtype=weights_dtype(model), hardware=Hardware.detect(model.device.type))
     log.info("%s", plan.describe())
     return plan
 
@@ -123,6 +122,12 @@ def adapter_precision_plan(config: AuditConfig, model, weights_file: Path, train
                 if isinstance(result.get("precision"), str) else None)
     return dataclasses.replace(plan_precision_for(config, model, trains=False), training=training,
                                adapter_weights=saved_adapter_dtype(weights_file))
+
+
+def _evaluation_precision(run: RunContext, model):
+    """The autocast context every evaluation pass runs in: the run's resolved `evaluation.precision`."""
+    precision = run.precision.evaluation if run.precision else plan_precision_for(run.config, model, trains=False).evaluation
+    return evaluation_autocast(precision, weights_dtype(model), model.device.type)
 
 
 def evaluate_stage(run: RunContext, model, *, label: str, tokenizer, holdouts: Mapping[str, Sequence[Record]],
@@ -145,9 +150,7 @@ def evaluate_stage(run: RunContext, model, *, label: str, tokenizer, holdouts: M
     log.info("evaluating the %s model: reference NLL, greedy generation, %s score", label, scorer)
     started = time.perf_counter()
     context = model.disable_adapter() if adapter_disabled else merged_lora(model)
-    weights_dtype = str(next(model.parameters()).dtype).replace("torch.", "")
-    precision = run.precision.evaluation if run.precision else plan_precision_for(config, model, trains=False).evaluation
-    with context, evaluation_autocast(precision, weights_dtype, model.device.type):
+    with context, _evaluation_precision(run, model):
         rows = evaluate_model(
             model, tokenizer, holdouts,
             model_label=label,
@@ -229,9 +232,7 @@ def off_task_stage(run: RunContext, model, tokenizer, *, train: Sequence[Record]
         return json.loads(path.read_text(encoding="utf-8"))
     log.info("template intrusion: off-task prompts with both models, generic-text NLL")
     prompts = off_task_prompts(config.probes.off_task_file, config.probes.off_task_prompts)
-    weights_dtype = str(next(model.parameters()).dtype).replace("torch.", "")
-    precision = run.precision.evaluation if run.precision else plan_precision_for(config, model, trains=False).evaluation
-    with evaluation_autocast(precision, weights_dtype, model.device.type):
+    with _evaluation_precision(run, model):
         result = run_template_intrusion(model, tokenizer, [record.completion for record in train], prompts=prompts,
                                         max_new_tokens=config.probes.off_task_max_new_tokens,
                                         batch_size=config.evaluation.generation_batch_size,

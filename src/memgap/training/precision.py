@@ -58,6 +58,11 @@ def cpu_has_native_bf16(flags: set[str] | frozenset[str] | None = None) -> bool:
     return any(flag in flags for flag in _CPU_BF16_FLAGS)
 
 
+def weights_dtype(model) -> str:
+    """torch's name of the dtype of `model`'s (first) weights: float32, bfloat16 or float16."""
+    return str(next(model.parameters()).dtype).replace("torch.", "")
+
+
 @dataclass(frozen=True)
 class Hardware:
     """What the device training and evaluation run on offers, as far as precision goes.
@@ -243,11 +248,11 @@ def scoring_precision(model, precision: str | None) -> Iterator[None]:
     original = model.__dict__.get("_original_forward")
     if patched is not None and original is not None:
         model.forward = original
-    weights_dtype = str(next(model.parameters()).dtype).replace("torch.", "")
-    resolved = Resolved(precision or _SHORT.get(weights_dtype, "fp32"), precision or "auto", "")
+    dtype = weights_dtype(model)
+    resolved = Resolved(precision or _SHORT.get(dtype, "fp32"), precision or "auto", "")
     try:
         with torch.autocast(device_type=model.device.type, enabled=False), \
-                evaluation_autocast(resolved, weights_dtype, model.device.type):
+                evaluation_autocast(resolved, dtype, model.device.type):
             yield
     finally:
         if patched is not None and original is not None:
